@@ -7,16 +7,18 @@ using HpcCampaign.Infrastructure;
 namespace HpcCampaign.Commands.Keys;
 
 /// <summary>
-/// <para type="synopsis">Checks a key file and, for a protected key, that the password unlocks it. Never prints the key.</para>
-/// Returns a result with IsValid; a wrong password is IsValid = false, not an error. A file that is not a key
-/// file is an error record (InvalidKeyFile).
+/// <para type="synopsis">Checks key files and, for protected keys, that the password unlocks them. Never prints a key.</para>
+/// Returns one result per key with IsValid; a wrong password is IsValid = false, not an error. A file that is not a
+/// key file is an error record (InvalidKeyFile). Unlocking a protected key costs Argon2i with 512 MiB (about a
+/// second): -AsJob checks many keys in the background.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "CampaignKey", DefaultParameterSetName = PathSet)]
-[OutputType(typeof(CampaignKeyTestResult))]
+[OutputType(typeof(CampaignKeyTestResult), typeof(HpcJob))]
 public sealed class TestCampaignKeyCommand : HpcCmdlet
 {
     private const string PathSet = "Path";
     private const string LiteralSet = "LiteralPath";
+    private readonly List<KeyFile> _keys = new();
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
@@ -28,9 +30,12 @@ public sealed class TestCampaignKeyCommand : HpcCmdlet
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
-    /// <summary>Password of a protected key; prompted when missing.</summary>
+    /// <summary>Password of the protected keys; prompted once when missing.</summary>
     [Parameter]
     public SecureString? Password { get; set; }
+
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -38,31 +43,49 @@ public sealed class TestCampaignKeyCommand : HpcCmdlet
         foreach (var file in ResolveExistingPaths(literal ? LiteralPath : Path, literal))
         {
             KeyFile? key = null;
-            if (!TryEngine(() => key = KeyFile.Load(file), file) || key is null) continue;
-            if (!key.IsProtected)
+            if (TryEngine(() => key = KeyFile.Load(file), file) && key is not null) _keys.Add(key);
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_keys.Count == 0) return;
+        var password = Password;
+        if (password is null && _keys.Any(k => k.IsProtected))
+            password = PromptSecure("Password for the protected key(s)");
+        var pw = SecureToUtf8(password);
+        var keys = _keys.ToArray();
+        RunOrStartJob(AsJob, Environment.MachineName, (sink, ct) =>
+        {
+            try
             {
-                WriteObject(new CampaignKeyTestResult(file, key.Id, false, true, "Key file is well formed (not password protected)."));
-                continue;
+                foreach (var key in keys)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    sink.Output(Check(key, pw));
+                }
             }
-            var pw = SecureToUtf8(Password ?? PromptSecure($"Password for key {key.Id}"));
-            RunWork((sink, _) =>
+            finally
             {
-                try
-                {
-                    var k = key.Unlock(pw);
-                    CryptographicOperations.ZeroMemory(k);
-                    sink.Output(new CampaignKeyTestResult(file, key.Id, true, true, "The password unlocks the key."));
-                }
-                catch (HpcException ex) when (ex.ErrorId is "WrongPassword" or "KeyPasswordRequired")
-                {
-                    sink.Output(new CampaignKeyTestResult(file, key.Id, true, false, ex.Message));
-                }
-                finally
-                {
-                    CryptographicOperations.ZeroMemory(pw);
-                }
-                return Task.CompletedTask;
-            }, file);
+                CryptographicOperations.ZeroMemory(pw);
+            }
+            return Task.CompletedTask;
+        });
+    }
+
+    private static CampaignKeyTestResult Check(KeyFile key, byte[] password)
+    {
+        if (!key.IsProtected)
+            return new CampaignKeyTestResult(key.Path, key.Id, false, true, "Key file is well formed (not password protected).");
+        try
+        {
+            var k = key.Unlock(password);
+            CryptographicOperations.ZeroMemory(k);
+            return new CampaignKeyTestResult(key.Path, key.Id, true, true, "The password unlocks the key.");
+        }
+        catch (HpcException ex) when (ex.ErrorId is "WrongPassword" or "KeyPasswordRequired")
+        {
+            return new CampaignKeyTestResult(key.Path, key.Id, true, false, ex.Message);
         }
     }
 }
