@@ -48,7 +48,7 @@ switch ($Task) {
         if (Test-Path $dest) { Remove-Item $dest -Recurse -Force }
         New-Item -ItemType Directory $dest | Out-Null
         Copy-Item HpcCampaign.psd1, README.md -Destination $dest
-        Copy-Item module, formats -Destination $dest -Recurse
+        Copy-Item module, formats, en-US -Destination $dest -Recurse
         if (Test-Path docs/en-US) { Copy-Item docs -Destination $dest -Recurse }
         Test-ModuleManifest (Join-Path $dest 'HpcCampaign.psd1') | Out-Null
         Invoke-Native dotnet @('publish', 'src/HpcCampaign.Host', '-c', 'Release', '-o', (Join-Path $PSScriptRoot "out/hpcc"), '-nologo')

@@ -20,12 +20,16 @@ public class ModuleTests
         Assert.Equal(inAssembly, exported);
         foreach (var name in exported)
         {
-            var help = Path.Combine(TestEnv.RepoRoot, "docs", "en-US", name + ".md");
-            Assert.True(File.Exists(help), $"{name} has no help page {help}");
-            var text = File.ReadAllText(help);
+            var page = Path.Combine(TestEnv.RepoRoot, "docs", "en-US", name + ".md");
+            Assert.True(File.Exists(page), $"{name} has no help page {page}");
+            var text = File.ReadAllText(page);
             Assert.Contains("## SYNOPSIS", text);
             Assert.Contains("## EXAMPLES", text);
             Assert.Matches(@"### Example 1", text);
+            var synopsis = Regex.Match(text, @"## SYNOPSIS\s*\n(.+?)\n").Groups[1].Value.Trim();
+            var help = s.Run($"$h = Get-Help {name}; $h.Synopsis; @($h.examples.example).Count");
+            Assert.Equal(synopsis, help.Output[0].ToString());
+            Assert.True((int)help.Output[1].BaseObject >= 1, $"{name}: Get-Help shows no example");
             var outputTypes = s.Run($"(Get-Command {name}).OutputType.Count").Output[0].BaseObject;
             Assert.True((int)outputTypes > 0, $"{name} has no [OutputType]");
         }
