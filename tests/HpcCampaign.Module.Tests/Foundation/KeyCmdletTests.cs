@@ -147,3 +147,25 @@ public class KeyCmdletTests
         Assert.Matches(@"9d137a56f6884765942bfd88a47063ab\s+False\s+2026-11-24 11:42:28\s+demo key", text);
     }
 }
+
+public class StopProcessingTests
+{
+    [Fact]
+    public void CtrlCStopsAForegroundCmdletBetweenItemsAndEndsThePipeline()
+    {
+        var dir = TestEnv.NewTempDir();
+        using var s = new PsSession();
+        var vars = new Dictionary<string, object?> { ["pw"] = TestSetup.Secure("pw") };
+        Assert.Empty(s.Run($"New-CampaignKey -Path '{dir}/k.key' -Password $pw", vars).Errors);
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = s.Runspace;
+        ps.AddScript($"Test-CampaignKey -LiteralPath (1..8 | ForEach-Object {{ '{dir}/k.key' }}) -Password $pw");
+        var output = new System.Management.Automation.PSDataCollection<System.Management.Automation.PSObject>();
+        var handle = ps.BeginInvoke<System.Management.Automation.PSObject, System.Management.Automation.PSObject>(null, output);
+        for (var i = 0; i < 300 && output.Count == 0; i++) Thread.Sleep(20);   // let the first unlock finish
+        ps.Stop();
+        Assert.Throws<System.Management.Automation.PipelineStoppedException>(() => ps.EndInvoke(handle));
+        Assert.Equal(System.Management.Automation.PSInvocationState.Stopped, ps.InvocationStateInfo.State);
+        Assert.InRange(output.Count, 1, 7);
+    }
+}
