@@ -157,6 +157,25 @@ public static class CampaignDb
         }
     }
 
+    /// <summary>Creates an empty archive of <paramref name="version"/> (0.7 normally; 0.5/0.6 for upgrade tests) atomically.</summary>
+    public static void CreateNew(string path, bool overwrite, string version = CampaignSchema.CurrentVersion)
+    {
+        if (File.Exists(path) && !overwrite)
+            throw new HpcException("ArchiveExists", HpcErrorKind.ResourceExists, $"'{path}' already exists; use -Force to replace it.", path);
+        if (Directory.Exists(path))
+            throw new HpcException("ArchivePathIsDirectory", HpcErrorKind.InvalidArgument, $"'{path}' is a directory.", path);
+        var temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
+        try
+        {
+            Write(temp, true, (_, _) => 0, createVersion: version);
+            File.Move(temp, path, overwrite);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
     private static void RemoveCreated(string path, bool created)
     {
         if (!created) return;

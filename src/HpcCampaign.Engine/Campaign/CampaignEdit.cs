@@ -72,6 +72,18 @@ public static class CampaignEdit
         });
     }
 
+    /// <summary>The name of an embedded file (FileNotFound when there is none with that id).</summary>
+    public static string FileName(string path, long fileId)
+    {
+        using var db = CampaignDb.OpenRead(path);
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT name FROM file WHERE fileid = $id";
+        cmd.Parameters.AddWithValue("$id", fileId);
+        var name = cmd.ExecuteScalar() as string
+            ?? throw new HpcException("FileNotFound", HpcErrorKind.ObjectNotFound, $"No embedded file with id {fileId} in '{path}'.", fileId);
+        return name;
+    }
+
     /// <summary>Decrypts (if sealed), inflates and verifies one embedded file, then writes it atomically.</summary>
     public static CampaignExportedFile Export(string path, long fileId, string destination, byte[]? key, string? keyIdOfKey, bool overwrite)
     {
