@@ -64,7 +64,8 @@ public static class TestEnv
     /// <summary>A fresh scratch folder under tests/.work/tmp, named after the calling test.</summary>
     public static string NewTempDir([CallerMemberName] string name = "")
     {
-        var dir = Path.Combine(RepoRoot, "tests", ".work", "tmp", $"{name}-{Guid.NewGuid():N}"[..Math.Min(name.Length + 9, 60)]);
+        var shortName = name.Length > 50 ? name[..50] : name;   // keep the unique suffix even for long test names
+        var dir = Path.Combine(RepoRoot, "tests", ".work", "tmp", $"{shortName}-{Guid.NewGuid():N}"[..(shortName.Length + 9)]);
         Directory.CreateDirectory(dir);
         return dir;
     }

@@ -87,9 +87,16 @@ public sealed class Hdf5Stripper
         },
         H5DataTypeClass.FloatingPoint => type.Size switch { 4 => typeof(float), 8 => typeof(double), _ => null },
         H5DataTypeClass.String => typeof(string),
-        H5DataTypeClass.VariableLength when type.VariableLength.BaseType?.Class == H5DataTypeClass.FixedPoint && type.Size > 0 => null,
+        // variable-length strings (h5py and PureHDF write strings this way); other sequences are not mapped
+        H5DataTypeClass.VariableLength when VariableLengthBase(type) is null or { Class: H5DataTypeClass.FixedPoint, Size: 1 } or { Class: H5DataTypeClass.String } => typeof(string),
         _ => null,
     };
+
+    private static IH5DataType? VariableLengthBase(IH5DataType type)
+    {
+        try { return type.VariableLength.BaseType; }
+        catch (Exception) { return null; }
+    }
 
     private static ulong ElementCount(IH5Dataspace space) =>
         space.Type switch
