@@ -23,7 +23,7 @@ public sealed class GetCampaignCommand : CampaignCmdletBase
     public string? Store { get; set; }
 
     /// <summary>Wildcard on the archive path relative to the store.</summary>
-    [Parameter(Position = 0, ParameterSetName = "Store")]
+    [Parameter(ParameterSetName = "Store")]
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
