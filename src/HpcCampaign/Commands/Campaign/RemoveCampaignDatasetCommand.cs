@@ -6,7 +6,7 @@ namespace HpcCampaign.Commands.Campaign;
 /// <summary>
 /// <para type="synopsis">Soft-deletes datasets (by uuid or name) or replicas of a campaign archive, in one transaction.</para>
 /// </summary>
-[Cmdlet(VerbsCommon.Remove, "CampaignDataset", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Uuid")]
+[Cmdlet(VerbsCommon.Remove, "CampaignDataset", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Id")]
 [OutputType(typeof(void))]
 public sealed class RemoveCampaignDatasetCommand : CampaignCmdletBase
 {
@@ -21,12 +21,14 @@ public sealed class RemoveCampaignDatasetCommand : CampaignCmdletBase
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = Array.Empty<string>();
 
-    [Parameter(Mandatory = true, ParameterSetName = "Uuid", ValueFromPipelineByPropertyName = true)]
+    /// <summary>Dataset uuids (bound from Get-CampaignDataset output).</summary>
+    [Parameter(ParameterSetName = "Id", ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
-    public string[] Uuid { get; set; } = Array.Empty<string>();
+    public string[]? Uuid { get; set; }
 
-    [Parameter(Mandatory = true, ParameterSetName = "Replica", ValueFromPipelineByPropertyName = true)]
-    public long[] ReplicaId { get; set; } = Array.Empty<long>();
+    /// <summary>Replica ids (bound from replica objects): only that replica is removed.</summary>
+    [Parameter(ParameterSetName = "Id", ValueFromPipelineByPropertyName = true)]
+    public long[]? ReplicaId { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -38,13 +40,19 @@ public sealed class RemoveCampaignDatasetCommand : CampaignCmdletBase
             case "Name":
                 foreach (var n in Name) if (ShouldProcess($"{archive}: dataset '{n}'", "Remove (soft delete)")) w.Names.Add(n);
                 break;
-            case "Uuid":
-                foreach (var u in Uuid) if (ShouldProcess($"{archive}: dataset {u}", "Remove (soft delete)")) w.Uuids.Add(u);
-                break;
             default:
-                foreach (var r in ReplicaId) if (ShouldProcess($"{archive}: replica {r}", "Remove (soft delete)")) w.Replicas.Add(r);
+                if ((Uuid is null || Uuid.Length == 0) && (ReplicaId is null || ReplicaId.Length == 0))
+                {
+                    WriteHpcError(new HpcException("NothingToRemove", HpcErrorKind.InvalidArgument,
+                        "Give -Name, -Uuid or -ReplicaId (or pipe datasets or replicas).", archive));
+                    break;
+                }
+                foreach (var u in Uuid ?? Array.Empty<string>()) if (ShouldProcess($"{archive}: dataset {u}", "Remove (soft delete)")) w.Uuids.Add(u);
+                foreach (var r in ReplicaId ?? Array.Empty<long>()) if (ShouldProcess($"{archive}: replica {r}", "Remove (soft delete)")) w.Replicas.Add(r);
                 break;
         }
+        Uuid = null;
+        ReplicaId = null;
     }
 
     protected override void EndProcessing()
