@@ -25,6 +25,19 @@
         'Test-CampaignKey'
         'Get-CampaignHost'
         # campaign archives
+        'New-Campaign'
+        'Get-Campaign'
+        'Add-CampaignDataset'
+        'Add-CampaignText'
+        'Add-CampaignImage'
+        'Get-CampaignDataset'
+        'Remove-CampaignDataset'
+        'Add-CampaignArchive'
+        'New-CampaignTarIndex'
+        'Add-CampaignReplica'
+        'Set-CampaignTimeSeries'
+        'Update-Campaign'
+        'Export-CampaignFile'
         # campaign connector
         # hot directory
         # synchrotron
