@@ -162,7 +162,9 @@ public class StopProcessingTests
         ps.AddScript($"Test-CampaignKey -LiteralPath (1..8 | ForEach-Object {{ '{dir}/k.key' }}) -Password $pw");
         var output = new System.Management.Automation.PSDataCollection<System.Management.Automation.PSObject>();
         var handle = ps.BeginInvoke<System.Management.Automation.PSObject, System.Management.Automation.PSObject>(null, output);
-        for (var i = 0; i < 300 && output.Count == 0; i++) Thread.Sleep(20);   // let the first unlock finish
+        // each unlock is Argon2i over 512 MiB: seconds on a loaded 2-core machine; wait (bounded) for the first result
+        for (var i = 0; i < 1200 && output.Count == 0; i++) Thread.Sleep(50);
+        Assert.NotEmpty(output);
         ps.Stop();
         Assert.Throws<System.Management.Automation.PipelineStoppedException>(() => ps.EndInvoke(handle));
         Assert.Equal(System.Management.Automation.PSInvocationState.Stopped, ps.InvocationStateInfo.State);
