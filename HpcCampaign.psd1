@@ -26,6 +26,9 @@
         'Get-CampaignHost'
         # campaign archives
         # campaign connector
+        'Start-CampaignConnector'
+        'Stop-CampaignConnector'
+        'Get-CampaignConnector'
         # hot directory
         # synchrotron
         # rucio
