@@ -234,6 +234,30 @@ public class CampaignConnectorTests
     }
 
     [Fact]
+    public async Task PasswordServicesNeedACredentialAndAWrongOneIsRefused()
+    {
+        var dir = TestEnv.NewTempDir();
+        var hosts = "h:\n  pw:\n    protocol: ssh\n" +
+                    $"    host: {TestEnv.SshHost}\n    port: {TestEnv.SshPort}\n    user: {TestEnv.SshUser}\n" +
+                    "    authentication: password\n    serverpath: 'echo port:1;msg:no_error'\n";
+        await using (var c = Start(Options(dir, hosts)))
+        {
+            Assert.Equal("port:-1,msg:cannot_connect_to_remote_server", await c.Ask("/run_service?group=h&service=pw"));
+            Assert.Equal("SshPasswordRequired", Assert.Single(c.Sink.Errors).ErrorId);
+        }
+        // the test sshd accepts keys only: a password login is refused, and the password never shows up in messages
+        var withPassword = Options(TestEnv.NewTempDir(), hosts) with { SshUser = "someone", SshPassword = Encoding.UTF8.GetBytes("hunter2-secret") };
+        await using (var c = Start(withPassword))
+        {
+            Assert.Equal("port:-1,msg:cannot_connect_to_remote_server", await c.Ask("/run_service?group=h&service=pw"));
+            var error = Assert.Single(c.Sink.Errors);
+            Assert.Equal("SshAuthenticationFailed", error.ErrorId);
+            Assert.Equal(HpcErrorKind.AuthenticationError, error.Kind);
+            Assert.DoesNotContain("hunter2", error.Message + string.Join("", c.Sink.VerboseMessages));
+        }
+    }
+
+    [Fact]
     public async Task BadServiceDefinitionsAndRemoteFailuresGetTheSpecTokens()
     {
         var dir = TestEnv.NewTempDir();

@@ -68,6 +68,12 @@ public class ConnectorCmdletTests
         Assert.Contains("State", s.Host.Text);
         Assert.Contains(port.ToString(), s.Host.Text);
         Assert.Contains(DemoKeyId, s.Host.Text);
+        s.Host.ClearText();
+        s.Run($"(Get-CampaignConnector -Port {port}).Tunnels | Out-Default").AssertNoErrors();
+        Assert.Contains("Sent/Received", s.Host.Text);
+        Assert.Contains("testhost/echo", s.Host.Text);
+        Assert.Contains($"127.0.0.1:{echo.Port}", s.Host.Text);
+        Assert.Contains("4096/4096", s.Host.Text);
 
         var whatIf = s.Run($"Stop-CampaignConnector -Port {port} -WhatIf");
         whatIf.AssertNoErrors();
@@ -203,6 +209,36 @@ public class ConnectorCmdletTests
         Assert.Contains(verbose, v => v.Contains("(malformed) -> port:-1,msg:incorrect_request_format"));
         Assert.DoesNotContain(verbose, v => v.Contains(DemoKeyHex));
         Assert.False(File.Exists(Path.Combine(TestSetup.ConfigDir, "state", $"connector-{port}.json")));
+    }
+
+    [Fact]
+    public async Task PasswordHostsAreAskedForACredentialBeforeStart()
+    {
+        var dir = TestEnv.NewTempDir();
+        var (_, keys) = Setup(dir, 1);
+        var hosts = Path.Combine(dir, "pw-hosts.yaml");
+        File.WriteAllText(hosts, "h:\n  pw:\n    protocol: ssh\n" +
+            $"    host: {TestEnv.SshHost}\n    port: {TestEnv.SshPort}\n    user: {TestEnv.SshUser}\n" +
+            "    authentication: passcode\n    serverpath: x\n");
+        var port = FreePort();
+        using var s = new PsSession();
+        s.Host.Answers.Enqueue("one-time-123456");
+        var r = s.Run($"$j = Start-CampaignConnector {StartArgs(port, hosts, keys)} -AsJob");
+        r.AssertNoErrors();
+        Assert.Empty(s.Host.Answers);  // the credential prompt took the passcode
+        try
+        {
+            // the test sshd takes keys only, so the login fails; the reply and the error say so, without the passcode
+            Assert.Equal("port:-1,msg:cannot_connect_to_remote_server", await Ask(port, "/run_service?group=h&service=pw"));
+            var errors = s.Run("$j.Error | ForEach-Object { $_.FullyQualifiedErrorId + ' ' + $_.Exception.Message }");
+            var error = Assert.Single(errors.Output).ToString();
+            Assert.StartsWith("SshAuthenticationFailed,", error);
+            Assert.DoesNotContain("123456", error);
+        }
+        finally
+        {
+            s.Run($"Stop-CampaignConnector -Port {port}").AssertNoErrors();
+        }
     }
 
     [Fact]
