@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using HpcCampaign.Engine.Config;
@@ -26,6 +25,8 @@ public sealed class CampaignConnector
     private readonly KnownHosts _knownHosts;
     private readonly CancellationTokenSource _cts = new();
     private readonly ConcurrentDictionary<string, Tunnel> _tunnels = new(StringComparer.Ordinal);
+    // transient tunnels replaced while their one connection still runs; disposed when it ends
+    private readonly ConcurrentDictionary<Tunnel, byte> _retired = new();
     private readonly ConcurrentDictionary<string, Lazy<SemaphoreSlim>> _tunnelLocks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, Task> _inFlight = new();
     private readonly SemaphoreSlim _concurrency;
@@ -138,8 +139,9 @@ public sealed class CampaignConnector
             try { _listener.Close(); } catch (SocketException) { }
             try { await _acceptLoop.ConfigureAwait(false); } catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException) { }
             await Task.WhenAny(Task.WhenAll(_inFlight.Values), Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
-            foreach (var tunnel in _tunnels.Values) await tunnel.DisposeAsync().ConfigureAwait(false);
+            foreach (var tunnel in _tunnels.Values.Concat(_retired.Keys).ToList()) await tunnel.DisposeAsync().ConfigureAwait(false);
             _tunnels.Clear();
+            _retired.Clear();
             _ssh.Dispose();
             _keys.Dispose();
         }
@@ -153,7 +155,7 @@ public sealed class CampaignConnector
 
     public CampaignConnectorInfo Snapshot() => new("127.0.0.1", Port, Environment.ProcessId, StartTime, true,
         IsRunning ? "Running" : "Stopped", _options.HostsFile, _options.KeysDirectory, _keys.Ids,
-        _tunnels.Values.Where(t => t.IsAlive).OrderBy(t => t.Created).Select(t => t.ToInfo()).ToList(),
+        _tunnels.Values.Concat(_retired.Keys).Where(t => t.IsAlive).OrderBy(t => t.Created).Select(t => t.ToInfo()).ToList(),
         Interlocked.Read(ref _requests), Interlocked.Read(ref _failedRequests));
 
     // ---- serving ------------------------------------------------------------------------------------------------
@@ -540,7 +542,9 @@ public sealed class CampaignConnector
         {
             _ = tunnel.FirstConnectionDone.ContinueWith(async _ =>
             {
-                if (_tunnels.TryRemove(new KeyValuePair<string, Tunnel>(key, tunnel))) await tunnel.DisposeAsync().ConfigureAwait(false);
+                _tunnels.TryRemove(new KeyValuePair<string, Tunnel>(key, tunnel));
+                _retired.TryRemove(tunnel, out var _);
+                await tunnel.DisposeAsync().ConfigureAwait(false);
             }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
         return tunnel;
@@ -549,8 +553,20 @@ public sealed class CampaignConnector
     private Tunnel? ReuseTunnel(string key)
     {
         if (!_tunnels.TryGetValue(key, out var tunnel)) return null;
-        if (tunnel.IsAlive) return tunnel;
-        if (_tunnels.TryRemove(new KeyValuePair<string, Tunnel>(key, tunnel))) _ = tunnel.DisposeAsync().AsTask();
+        if (tunnel.CanAccept) return tunnel;
+        if (_tunnels.TryRemove(new KeyValuePair<string, Tunnel>(key, tunnel)))
+        {
+            // a transient tunnel busy with its one connection keeps it; anything else that stopped accepting is dead
+            if (tunnel.IsTransient && tunnel.IsAlive && !tunnel.FirstConnectionDone.IsCompleted)
+            {
+                _retired[tunnel] = 0;
+                if (tunnel.FirstConnectionDone.IsCompleted) _retired.TryRemove(tunnel, out _);  // it ended meanwhile
+            }
+            else
+            {
+                _ = tunnel.DisposeAsync().AsTask();
+            }
+        }
         return null;
     }
 

@@ -39,7 +39,9 @@ internal sealed class RelayListener : IAsyncDisposable
     public long TotalConnections => Interlocked.Read(ref _total);
     public long BytesSent => Interlocked.Read(ref _bytesSent);
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
-    public bool IsRunning => Volatile.Read(ref _disposed) == 0 && !_acceptLoop.IsCompleted;
+    /// <summary>Still taking new connections (a transient relay stops after its first).</summary>
+    public bool IsAccepting => Volatile.Read(ref _disposed) == 0 && !_acceptLoop.IsCompleted;
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
     /// <summary>Completes when a transient relay's first connection has ended.</summary>
     public Task FirstConnectionDone => _firstConnectionDone.Task;
 

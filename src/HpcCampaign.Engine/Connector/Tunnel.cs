@@ -49,7 +49,10 @@ internal sealed class Tunnel : IAsyncDisposable
     /// <summary>The remote service's cookie, handed to ADIOS in the reply; never shown or logged.</summary>
     public string? Cookie { get; }
     public DateTimeOffset Created { get; } = DateTimeOffset.UtcNow;
-    public bool IsAlive => Volatile.Read(ref _disposed) == 0 && _relay.IsRunning && _client.IsConnected && _forward.IsStarted;
+    /// <summary>Open, with its SSH session up (it may still carry connections after it stopped accepting).</summary>
+    public bool IsAlive => Volatile.Read(ref _disposed) == 0 && !_relay.IsDisposed && _client.IsConnected && _forward.IsStarted;
+    /// <summary>Alive and taking new connections: a request for the same tunnel can reuse it.</summary>
+    public bool CanAccept => IsAlive && _relay.IsAccepting;
     public Task FirstConnectionDone => _relay.FirstConnectionDone;
 
     public CampaignTunnelInfo ToInfo() => new(Kind, Group, Service, SshLabel, LocalPort, DestinationHost, RemotePort, IsTransient,
