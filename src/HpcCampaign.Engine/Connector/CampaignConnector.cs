@@ -47,7 +47,7 @@ public sealed class CampaignConnector
         _listener = listener;
         _keys = keys;
         _knownHosts = knownHosts;
-        _ssh = new SshConnections(knownHosts, options.SshUser, options.SshPassword, options.ConnectTimeout);
+        _ssh = new SshConnections(knownHosts, options.SshUser, options.SshPassword, options.ConnectTimeout, options.AgentSocket);
         _concurrency = new SemaphoreSlim(options.MaxConcurrentRequests);
         _sink = sink;
         Port = ((IPEndPoint)listener.LocalEndPoint!).Port;

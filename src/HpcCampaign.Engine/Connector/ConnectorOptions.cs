@@ -17,6 +17,8 @@ public sealed record ConnectorOptions
     public string? SshUser { get; init; }
     /// <summary>Password or passcode for services with password/passcode authentication (from -Credential).</summary>
     public byte[]? SshPassword { get; init; }
+    /// <summary>The ssh-agent socket for public-key logins; default $SSH_AUTH_SOCK. Null or missing: no agent.</summary>
+    public string? AgentSocket { get; init; } = Environment.GetEnvironmentVariable("SSH_AUTH_SOCK");
     /// <summary>First port tried for tunnels when the request names none (spec: 28000, 2000 tries).</summary>
     public int FirstLocalPort { get; init; } = 28000;
     public int LocalPortAttempts { get; init; } = 2000;

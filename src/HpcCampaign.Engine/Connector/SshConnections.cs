@@ -31,8 +31,12 @@ public sealed class SshConnections : IDisposable
     private readonly ConcurrentDictionary<string, Session> _sessions = new();
     private bool _disposed;
 
-    public SshConnections(KnownHosts knownHosts, string? credentialUser, byte[]? credentialPassword, TimeSpan connectTimeout)
+    private readonly string? _agentSocket;
+
+    public SshConnections(KnownHosts knownHosts, string? credentialUser, byte[]? credentialPassword, TimeSpan connectTimeout,
+        string? agentSocket = null)
     {
+        _agentSocket = agentSocket;
         _knownHosts = knownHosts;
         _credentialUser = string.IsNullOrEmpty(credentialUser) ? null : credentialUser;
         _credentialPassword = credentialPassword is { Length: > 0 } ? (byte[])credentialPassword.Clone() : null;
@@ -210,9 +214,11 @@ public sealed class SshConnections : IDisposable
         var candidates = endpoint.IdentityFile is { Length: > 0 } file
             ? new[] { ConfigPaths.ExpandHome(file) }
             : new[] { "id_ed25519", "id_ecdsa", "id_rsa" }.Select(n => Path.Combine(ConfigPaths.Home, ".ssh", n)).Where(File.Exists).ToArray();
-        if (candidates.Length == 0)
+        // like ssh and paramiko: the identity files first, then whatever the agent holds
+        var agentKeys = SshAgentKeys.Load(_agentSocket);
+        if (candidates.Length == 0 && agentKeys.Count == 0)
             throw new HpcException("SshIdentityNotFound", HpcErrorKind.ObjectNotFound,
-                $"{endpoint.Label} uses publickey authentication, and there is no identity_file and no ~/.ssh/id_ed25519, id_ecdsa or id_rsa.", endpoint.Label);
+                $"{endpoint.Label} uses publickey authentication, and there is no identity_file, no ~/.ssh/id_ed25519, id_ecdsa or id_rsa, and no ssh-agent key.", endpoint.Label);
         var keys = new List<IPrivateKeySource>();
         foreach (var path in candidates)
         {
@@ -245,6 +251,7 @@ public sealed class SshConnections : IDisposable
                 throw new HpcException("SshIdentityInvalid", HpcErrorKind.InvalidData, $"Cannot read the identity file '{path}': {ex.Message}", path, ex);
             }
         }
+        keys.AddRange(agentKeys);
         return keys;
     }
 

@@ -105,8 +105,8 @@ public class CampaignConnectorTests
         var dir = TestEnv.NewTempDir();
         var keys = Directory.CreateDirectory(Path.Combine(dir, "keys")).FullName;
         File.Copy(DemoKeyFile, Path.Combine(keys, "demo.key"));
-        KeyFile.Create(Path.Combine(keys, "protected.key"), "p", new byte[32], "0123456789abcdef0123456789abcdef", DateTimeOffset.UtcNow,
-            Encoding.UTF8.GetBytes("right"), null, overwrite: false);
+        // the key PyNaCl protected with "correct horse" (Keys/Data): saves an Argon2i run here
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Keys", "Data", "pynacl-protected.key"), Path.Combine(keys, "protected.key"));
         await using var c = Start(Options(dir, ""), keyPassword: "wrong");
         Assert.Equal("key:0,msg:cannot_find_key_id", await c.Ask("/get_key?id=0123456789abcdef0123456789abcdef"));
         Assert.Equal($"key:{DemoKeyHex},msg:no_error", await c.Ask($"/get_key?id={DemoKeyId}"));
@@ -231,6 +231,44 @@ public class CampaignConnectorTests
         Assert.Equal("port:-1,msg:cannot_connect_to_remote_server", await c.Ask("/run_service?group=testhost&service=adios"));
         Assert.Equal("SshAuthenticationFailed", Assert.Single(c.Sink.Errors).ErrorId);
         Assert.Equal("port:-1,msg:cannot_connect_to_remote_host_port", await c.Ask("/connect_port?group=testhost&service=adios&dhost=127.0.0.1&dport=1"));
+    }
+
+    [Fact]
+    public async Task PublicKeyLoginsUseTheSshAgent()
+    {
+        var dir = TestEnv.NewTempDir();
+        using var echo = new EchoServer();
+        var hosts = "h:\n" + SshService("a", EchoCommand(echo.Port), identity: "");
+        // unix socket paths are short (108 bytes): keep the agent's in /tmp
+        var socket = Path.Combine(Path.GetTempPath(), $"hpcc-agent-{Guid.NewGuid():N}"[..24] + ".sock");
+        using var agent = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ssh-agent", $"-D -a {socket}")
+        { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
+        try
+        {
+            for (var i = 0; i < 100 && !File.Exists(socket); i++) await Task.Delay(50);
+            var addInfo = new System.Diagnostics.ProcessStartInfo("ssh-add", TestEnv.SshKey) { RedirectStandardError = true, UseShellExecute = false };
+            addInfo.Environment["SSH_AUTH_SOCK"] = socket;
+            using (var add = System.Diagnostics.Process.Start(addInfo)!)
+            {
+                Assert.True(add.WaitForExit(30_000));
+                Assert.Equal(0, add.ExitCode);
+            }
+            await using (var c = Start(Options(dir, hosts) with { AgentSocket = socket }))
+            {
+                var reply = await c.Ask("/run_service?group=h&service=a");
+                Assert.Matches("^port:[0-9]+,cookie:0xabc,msg:no_error$", reply);
+                await EchoThrough(ReplyPort(reply), 10_000);
+            }
+            // the same service without the agent has no key the server accepts
+            await using (var c = Start(Options(TestEnv.NewTempDir(), hosts) with { AgentSocket = null }))
+                Assert.Equal("port:-1,msg:cannot_connect_to_remote_server", await c.Ask("/run_service?group=h&service=a"));
+        }
+        finally
+        {
+            agent.Kill();
+            agent.WaitForExit(5000);
+            File.Delete(socket);
+        }
     }
 
     [Fact]

@@ -58,7 +58,7 @@ public static class ConnectorKit
     public const string DemoKeyHex = "4f1b4d9c976a301f6e867f9881e5955cd737000a66ad755003c6ff0f157b89b5";
     public static string DemoKeyFile => Path.Combine(TestEnv.Fixtures, "campaign", "demo.key");
 
-    /// <summary>A service entry for the test sshd; extra lines are appended (already indented by 4).</summary>
+    /// <summary>A service entry for the test sshd; extra lines are appended (already indented by 4); identity "" leaves identity_file out.</summary>
     public static string SshService(string name, string serverPath, string? identity = null, string extra = "") =>
         $"  {name}:\n" +
         "    protocol: ssh\n" +
@@ -66,7 +66,7 @@ public static class ConnectorKit
         $"    port: {TestEnv.SshPort}\n" +
         $"    user: {TestEnv.SshUser}\n" +
         "    authentication: publickey\n" +
-        $"    identity_file: '{identity ?? TestEnv.SshKey}'\n" +
+        (identity == "" ? "" : $"    identity_file: '{identity ?? TestEnv.SshKey}'\n") +
         $"    serverpath: '{serverPath.Replace("'", "''")}'\n" + extra;
 
     public static string EchoCommand(int port, string cookie = "0xabc") => $"echo \"port:{port};msg:no_error;cookie:{cookie}\"";
