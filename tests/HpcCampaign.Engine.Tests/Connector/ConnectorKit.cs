@@ -83,6 +83,7 @@ public static class ConnectorKit
             KeysDirectory = keysDir ?? Path.Combine(dir, "keys"),
             StateDirectory = Path.Combine(dir, "state"),
             KnownHostsFiles = new[] { knownHosts ?? TestEnv.SshKnownHosts },
+            AgentSocket = null,  // a developer's own ssh-agent must not change what the tests see
             LogRequests = logRequests,
             ConnectTimeout = TimeSpan.FromSeconds(20),
             ServiceStartTimeout = TimeSpan.FromSeconds(20),
