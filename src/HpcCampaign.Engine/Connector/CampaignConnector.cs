@@ -22,7 +22,6 @@ public sealed class CampaignConnector
     private readonly Socket _listener;
     private readonly KeyStore _keys;
     private readonly SshConnections _ssh;
-    private readonly KnownHosts _knownHosts;
     private readonly CancellationTokenSource _cts = new();
     private readonly ConcurrentDictionary<string, Tunnel> _tunnels = new(StringComparer.Ordinal);
     // transient tunnels replaced while their one connection still runs; disposed when it ends
@@ -41,13 +40,12 @@ public sealed class CampaignConnector
     private long _failedRequests;
     private int _stopping;
 
-    private CampaignConnector(ConnectorOptions options, Socket listener, KeyStore keys, KnownHosts knownHosts, IHpcSink sink)
+    private CampaignConnector(ConnectorOptions options, Socket listener, KeyStore keys, IHpcSink sink)
     {
         _options = options;
         _listener = listener;
         _keys = keys;
-        _knownHosts = knownHosts;
-        _ssh = new SshConnections(knownHosts, options.SshUser, options.SshPassword, options.ConnectTimeout, options.AgentSocket);
+        _ssh = new SshConnections(options.KnownHostsFiles, options.SshUser, options.SshPassword, options.ConnectTimeout, options.AgentSocket);
         _concurrency = new SemaphoreSlim(options.MaxConcurrentRequests);
         _sink = sink;
         Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
@@ -100,11 +98,11 @@ public sealed class CampaignConnector
         try
         {
             keys = KeyStore.Load(options.KeysDirectory, keyPassword, sink);
-            var connector = new CampaignConnector(options, listener, keys, new KnownHosts(options.KnownHostsFiles), sink);
+            var connector = new CampaignConnector(options, listener, keys, sink);
             connector._hosts = hosts;
             connector._hostsStamp = File.Exists(options.HostsFile) ? File.GetLastWriteTimeUtc(options.HostsFile) : default;
             ConnectorRegistry.Register(connector);
-            if (connector._knownHosts.Files.Count == 0)
+            if (!options.KnownHostsFiles.Any(File.Exists) && hosts.Hosts.Any(h => h.Services.Any(s => s.Protocol is "ssh" or "ssh_tunnel")))
                 sink.Warning($"No known_hosts file found ({string.Join(", ", options.KnownHostsFiles)}): every SSH host will be refused.");
             return connector;
         }

@@ -23,7 +23,7 @@ public sealed record SshEndpoint(string Host, int Port, string User, string Auth
 /// </summary>
 public sealed class SshConnections : IDisposable
 {
-    private readonly KnownHosts _knownHosts;
+    private readonly IReadOnlyList<string> _knownHostsFiles;
     private readonly string? _credentialUser;
     private readonly byte[]? _credentialPassword;
     private readonly TimeSpan _connectTimeout;
@@ -33,11 +33,11 @@ public sealed class SshConnections : IDisposable
 
     private readonly string? _agentSocket;
 
-    public SshConnections(KnownHosts knownHosts, string? credentialUser, byte[]? credentialPassword, TimeSpan connectTimeout,
+    public SshConnections(IReadOnlyList<string> knownHostsFiles, string? credentialUser, byte[]? credentialPassword, TimeSpan connectTimeout,
         string? agentSocket = null)
     {
         _agentSocket = agentSocket;
-        _knownHosts = knownHosts;
+        _knownHostsFiles = knownHostsFiles;
         _credentialUser = string.IsNullOrEmpty(credentialUser) ? null : credentialUser;
         _credentialPassword = credentialPassword is { Length: > 0 } ? (byte[])credentialPassword.Clone() : null;
         _connectTimeout = connectTimeout;
@@ -106,14 +106,16 @@ public sealed class SshConnections : IDisposable
     {
         var methods = AuthenticationMethods(endpoint);
         var info = new ConnectionInfo(connectHost, connectPort, endpoint.User, methods.ToArray()) { Timeout = _connectTimeout };
-        PreferKnownHostKeyTypes(info, endpoint);
+        // read for every login, so a key accepted with ssh meanwhile counts without a restart
+        var knownHosts = new KnownHosts(_knownHostsFiles);
+        PreferKnownHostKeyTypes(info, endpoint, knownHosts);
         var client = new SshClient(info) { KeepAliveInterval = TimeSpan.FromSeconds(30) };
         HostKeyVerdict? verdict = null;
         string? fingerprint = null;
         client.HostKeyReceived += (_, e) =>
         {
             fingerprint = KnownHosts.Fingerprint(e.HostKey);
-            verdict = _knownHosts.Verify(endpoint.Host, endpoint.Port, e.HostKey);
+            verdict = knownHosts.Verify(endpoint.Host, endpoint.Port, e.HostKey);
             e.CanTrust = verdict == HostKeyVerdict.Trusted;
         };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -127,14 +129,14 @@ public sealed class SshConnections : IDisposable
         {
             client.Dispose();
             foreach (var m in methods) (m as IDisposable)?.Dispose();
-            throw Translate(ex, endpoint, verdict, fingerprint);
+            throw Translate(ex, endpoint, verdict, fingerprint, knownHosts);
         }
     }
 
-    private HpcException Translate(Exception ex, SshEndpoint endpoint, HostKeyVerdict? verdict, string? fingerprint)
+    private static HpcException Translate(Exception ex, SshEndpoint endpoint, HostKeyVerdict? verdict, string? fingerprint, KnownHosts knownHosts)
     {
         var where = endpoint.Label;
-        var files = _knownHosts.Files.Count == 0 ? "no known_hosts file was found" : "checked " + string.Join(", ", _knownHosts.Files);
+        var files = knownHosts.Files.Count == 0 ? "no known_hosts file was found" : "checked " + string.Join(", ", knownHosts.Files);
         return verdict switch
         {
             HostKeyVerdict.Mismatch => new HpcException("HostKeyMismatch", HpcErrorKind.PermissionDenied,
@@ -159,9 +161,9 @@ public sealed class SshConnections : IDisposable
     }
 
     /// <summary>Offers only the host key types known_hosts has for this host, so the server presents a key we can check.</summary>
-    private void PreferKnownHostKeyTypes(ConnectionInfo info, SshEndpoint endpoint)
+    private static void PreferKnownHostKeyTypes(ConnectionInfo info, SshEndpoint endpoint, KnownHosts knownHosts)
     {
-        var known = _knownHosts.KeyTypesFor(endpoint.Host, endpoint.Port);
+        var known = knownHosts.KeyTypesFor(endpoint.Host, endpoint.Port);
         if (known.Count == 0) return;
         var algorithms = info.HostKeyAlgorithms;
         var keep = algorithms.Keys.Where(a => known.Contains(KeyTypeOf(a))).ToList();

@@ -221,6 +221,9 @@ public class CampaignConnectorTests
         Assert.Equal("port:-1,msg:remote_host_key_unknown", await c.Ask("/run_service?group=testhost&service=adios"));
         Assert.Equal("HostKeyUnknown", Assert.Single(c.Sink.Errors).ErrorId);
         Assert.Equal("", File.ReadAllText(empty));
+        // once the key is accepted (as `ssh` would record it), the running connector trusts it
+        File.Copy(TestEnv.SshKnownHosts, empty, overwrite: true);
+        Assert.Matches("^port:[0-9]+,cookie:0xabc,msg:no_error$", await c.Ask("/run_service?group=testhost&service=adios"));
     }
 
     [Fact]
