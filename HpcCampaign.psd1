@@ -39,6 +39,9 @@
         'Update-Campaign'
         'Export-CampaignFile'
         # campaign connector
+        'Start-CampaignConnector'
+        'Stop-CampaignConnector'
+        'Get-CampaignConnector'
         # hot directory
         # synchrotron
         # rucio
