@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using System.Text.Encodings.Web;
 using Fluid;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -28,6 +27,36 @@ public sealed class EpnAlert
 
     private readonly SynchrotronConfig _config;
     public EpnAlert(SynchrotronConfig config) => _config = config;
+
+    /// <summary>
+    /// The whole epnalert run: list the SFTP host, fetch visits, build and render, then send when there is something
+    /// to report (or <paramref name="force"/>) and <paramref name="send"/> (false = -WhatIf).
+    /// </summary>
+    public async Task<SynchrotronAlertResult> RunAsync(EpnFinder finder, System.Net.NetworkCredential? smtpCredential, bool send, bool force,
+        IHpcSink sink, CancellationToken ct)
+    {
+        var keyFile = _config.Require(_config.KeyFile, "key-file");
+        if (!File.Exists(keyFile))
+            throw new HpcException("KeyFileNotFound", HpcErrorKind.ObjectNotFound, $"SSH key file '{keyFile}' (key-file) does not exist.", keyFile);
+        var recipients = Recipients;
+        var server = SmtpServer;
+        sink.Verbose($"Listing {Rsync.RemoteSpec(_config, _config.ListingRoot)}");
+        var names = await ListRemoteEpnsAsync(keyFile, ct).ConfigureAwait(false);
+        var visits = await finder.RecentVisitsAsync(sink, ct).ConfigureAwait(false);
+        var content = Build(names, visits, sink);
+        var message = ToMessage(content);
+        SynchrotronAlertResult Result(bool sent, string reason) => new(_config.Subject, _config.EmailFrom!, recipients, server, sent, reason,
+            content.WithVisit, content.WithoutVisit, content.TextBody, content.HtmlBody);
+        if (!content.ShouldSend && !force)
+        {
+            sink.Verbose("No unmapped EPN with a visit in the look-back window: no mail.");
+            return Result(false, "NothingToReport");
+        }
+        if (!send) return Result(false, "WhatIf");
+        sink.Verbose($"Sending '{_config.Subject}' to {string.Join(", ", recipients)} via {server}");
+        await SendAsync(message, smtpCredential, ct).ConfigureAwait(false);
+        return Result(true, "Sent");
+    }
 
     /// <summary>Remote EPN folder names (the listing of the source root), via rsync over ssh like the original.</summary>
     public async Task<List<string>> ListRemoteEpnsAsync(string keyFile, CancellationToken ct)
@@ -93,16 +122,17 @@ public sealed class EpnAlert
             return File.ReadAllText(path);
         }
         var parser = new FluidParser();
-        string Render(string source, string label, TextEncoder encoder)
+        string Render(string source, string label, bool html)
         {
             if (!parser.TryParse(source, out var template, out var error))
                 throw new HpcException("InvalidTemplate", HpcErrorKind.InvalidData, $"The {label} alert template does not parse: {error}", label);
             var context = new TemplateContext();
-            foreach (var (k, v) in values) context.SetValue(k, v);
-            return template.Render(context, encoder);
+            // HTML gets the values escaped (<, >, &, quotes) but newlines kept, so <pre> blocks stay readable
+            foreach (var (k, v) in values) context.SetValue(k, html ? System.Net.WebUtility.HtmlEncode(v) : v);
+            return template.Render(context, NullEncoder.Default);
         }
-        return (Render(Load(_config.TemplateText, DefaultTextTemplate), "text", NullEncoder.Default),
-                Render(Load(_config.TemplateHtml, DefaultHtmlTemplate), "HTML", HtmlEncoder.Default));
+        return (Render(Load(_config.TemplateText, DefaultTextTemplate), "text", false),
+                Render(Load(_config.TemplateHtml, DefaultHtmlTemplate), "HTML", true));
     }
 
     public MimeMessage ToMessage(AlertContent content)
@@ -175,7 +205,7 @@ public sealed class EpnAlert
     {
         if (errors == SslPolicyErrors.None) return true;
         if (cert is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None) return false;
-        using var ca = X509Certificate2.CreateFromPemFile(caFile);
+        using var ca = X509Certificate2.CreateFromPem(File.ReadAllText(caFile));
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(ca);
