@@ -28,6 +28,10 @@
         # campaign connector
         # hot directory
         # synchrotron
+        'Get-SynchrotronEpn'
+        'Sync-SynchrotronEpn'
+        'Send-SynchrotronEpnAlert'
+        'Register-SynchrotronSync'
         # rucio
         # topic archive
     )

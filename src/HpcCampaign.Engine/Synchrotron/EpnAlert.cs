@@ -40,6 +40,7 @@ public sealed class EpnAlert
             throw new HpcException("KeyFileNotFound", HpcErrorKind.ObjectNotFound, $"SSH key file '{keyFile}' (key-file) does not exist.", keyFile);
         var recipients = Recipients;
         var server = SmtpServer;
+        smtpCredential ??= CredentialFromConfig();
         sink.Verbose($"Listing {Rsync.RemoteSpec(_config, _config.ListingRoot)}");
         var names = await ListRemoteEpnsAsync(keyFile, ct).ConfigureAwait(false);
         var visits = await finder.RecentVisitsAsync(sink, ct).ConfigureAwait(false);
@@ -133,6 +134,15 @@ public sealed class EpnAlert
         }
         return (Render(Load(_config.TemplateText, DefaultTextTemplate), "text", false),
                 Render(Load(_config.TemplateHtml, DefaultHtmlTemplate), "HTML", true));
+    }
+
+    private System.Net.NetworkCredential? CredentialFromConfig()
+    {
+        if (_config.SmtpUser is null) return null;
+        var file = _config.Require(_config.SmtpPasswordFile, "epnalert-email-smtp-password-file");
+        if (!File.Exists(file))
+            throw new HpcException("SmtpPasswordFileNotFound", HpcErrorKind.ObjectNotFound, $"SMTP password file '{file}' does not exist.", file);
+        return new System.Net.NetworkCredential(_config.SmtpUser, File.ReadAllText(file).TrimEnd('\r', '\n'));
     }
 
     public MimeMessage ToMessage(AlertContent content)

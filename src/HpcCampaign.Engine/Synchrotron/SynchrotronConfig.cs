@@ -11,8 +11,8 @@ public sealed record EquipmentLogin(int Id, string Username, string Password, st
 /// The mxsync/epnalert config.yml, read with the original key names. Keys the original hard-coded are optional
 /// additions: ssh-user (default help@massive.org.au), ssh-port (22), source-root-path (/data/{beamline}/{epn}/),
 /// known-hosts-file, rsync-bwlimit (KiB/s), epnalert-email-smtp-port (25), epnalert-email-smtp-security
-/// (None/StartTls/SslOnConnect/Auto), epnalert-email-smtp-ca-file, epnalert-email-subject,
-/// epnalert-report-without-visit.
+/// (None/StartTls/SslOnConnect/Auto), epnalert-email-smtp-ca-file, epnalert-email-smtp-user,
+/// epnalert-email-smtp-password-file, epnalert-email-subject, epnalert-report-without-visit.
 /// </summary>
 public sealed class SynchrotronConfig
 {
@@ -44,6 +44,9 @@ public sealed class SynchrotronConfig
     public int SmtpPort { get; init; } = 25;
     public string SmtpSecurity { get; init; } = "Auto";
     public string? SmtpCaFile { get; init; }
+    /// <summary>SMTP login for unattended runs; the password lives in its own file (owner-only), never in config.yml.</summary>
+    public string? SmtpUser { get; init; }
+    public string? SmtpPasswordFile { get; init; }
     public string Subject { get; init; } = DefaultSubject;
     public string? TemplateFolder { get; init; }
     public string? TemplateText { get; init; }
@@ -103,6 +106,8 @@ public sealed class SynchrotronConfig
             SmtpPort = Int(path, "epnalert-email-smtp-port", Str("epnalert-email-smtp-port"), 25),
             SmtpSecurity = Str("epnalert-email-smtp-security") ?? "Auto",
             SmtpCaFile = PathValue("epnalert-email-smtp-ca-file"),
+            SmtpUser = Str("epnalert-email-smtp-user"),
+            SmtpPasswordFile = PathValue("epnalert-email-smtp-password-file"),
             Subject = Str("epnalert-email-subject") ?? DefaultSubject,
             TemplateFolder = PathValue("epnalert-template-folder"),
             TemplateText = Str("epnalert-template-text"),
