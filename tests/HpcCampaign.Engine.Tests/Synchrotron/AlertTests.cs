@@ -14,7 +14,7 @@ public class AlertTests
 
     private static (SynchrotronWorld, PortalStandIn) World(string marker, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
     {
-        var w = new SynchrotronWorld(TestEnv.NewTempDir(name));
+        var w = new SynchrotronWorld(TestEnv.NewTempDir(name.Length > 36 ? name[..36] : name));
         w.AddEpn("12282a");
         w.AddEpn("77777a");
         w.AddEpn("88888b");

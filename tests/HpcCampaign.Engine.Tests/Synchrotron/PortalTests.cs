@@ -10,7 +10,7 @@ public class PortalTests
 
     private static (SynchrotronWorld World, SynchrotronConfig Config) Setup(PortalStandIn portal, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
     {
-        var world = new SynchrotronWorld(TestEnv.NewTempDir(name));
+        var world = new SynchrotronWorld(TestEnv.NewTempDir(name.Length > 36 ? name[..36] : name));
         world.WriteConfig(portal.BaseUrl);
         return (world, SynchrotronConfig.Load(world.ConfigPath));
     }
