@@ -32,7 +32,7 @@ public sealed class SynchrotronSyncResult
     /// <summary>Synced (copied and verified), WouldSync (dry run), AlreadySynced (in the ignore list, rsync not run).</summary>
     public string Status { get; }
     public bool DryRun { get; }
-    /// <summary>A second rsync dry run found nothing left to transfer.</summary>
+    /// <summary>Every file of rsync's source listing is in the destination with the source's size.</summary>
     public bool Verified { get; }
     /// <summary>The EPN was added to the ignore list by this run.</summary>
     public bool Recorded { get; }

@@ -4,7 +4,7 @@ namespace HpcCampaign.Engine.Synchrotron;
 
 /// <summary>
 /// Copies EPN folders with rsync, up to a throttle limit in parallel. An EPN is recorded in the ignore list only
-/// after rsync returned 0 and a second dry run finds nothing left to copy. Each failing EPN becomes one error on
+/// after rsync returned 0 and every file of rsync's own source listing is in the destination with its size. Each failing EPN becomes one error on
 /// the sink while the others go on; an EPN already being copied in this process is not started twice.
 /// </summary>
 public sealed class EpnSyncer
@@ -101,12 +101,11 @@ public sealed class EpnSyncer
             foreach (var line in run.Errors.Where(l => !string.IsNullOrWhiteSpace(l)).Take(20)) sink.Verbose($"EPN {epn} rsync: {line}");
             if (run.ExitCode != 0) throw Rsync.Classify(run, epn, source, destination);
 
-            var check = await Rsync.RunAsync(Rsync.DryRunArguments(_config, keyFile, source, destination), null, ct).ConfigureAwait(false);
-            var pending = check.PendingChanges.ToList();
-            if (check.ExitCode != 0 || pending.Count > 0 || check.Stats.FilesTransferred > 0)
+            var problems = Rsync.VerifyAgainstListing(run, destination);
+            if (problems.Count > 0)
                 throw new HpcException("IncompleteCopy", HpcErrorKind.InvalidData,
-                    $"EPN {epn}: rsync returned 0 but a verification dry run still finds {Math.Max(pending.Count, check.Stats.FilesTransferred)} change(s) " +
-                    $"(exit code {check.ExitCode}); not recorded as synced.", epn);
+                    $"EPN {epn}: rsync returned 0 but the destination does not match the source listing ({string.Join("; ", problems.Take(3))}" +
+                    $"{(problems.Count > 3 ? $" and {problems.Count - 3} more" : "")}); not recorded as synced.", epn);
             var recorded = false;
             if (ignore is not null) recorded = await ignore.AddAsync(epn, CancellationToken.None).ConfigureAwait(false);
             else sink.Warning($"EPN {epn} copied, but the config has no 'ignore' file to record it in.");

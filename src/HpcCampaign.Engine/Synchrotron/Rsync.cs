@@ -22,7 +22,9 @@ public sealed record RsyncRun(int ExitCode, IReadOnlyList<string> Output, IReadO
 /// rsync reads as -s -t -a -t -s: archive mode and no statistics):
 /// rsync -rtP --stats --chmod=Dg+s,ug+w,o-wx,ug+X --perms --size-only --include .info --exclude '.*'
 ///       --partial-dir=.rsync-partial (an interrupted EPN resumes from its partial files)
-/// plus --info=progress2 --no-inc-recursive for a whole-EPN percentage. stdout and stderr are drained concurrently.
+/// plus --info=progress2,name2 --out-format='%i %l %n' --no-inc-recursive: a whole-EPN percentage, and one line per
+/// source file (copied or unchanged) with its size, against which the copy is verified. stdout and stderr are
+/// drained concurrently.
 /// </summary>
 public static partial class Rsync
 {
@@ -52,7 +54,9 @@ public static partial class Rsync
         var args = new List<string> { "-rtP", "--stats" };
         args.AddRange(CommonOptions);
         args.Add("--partial-dir=" + PartialDir);
-        args.Add("--info=progress2");
+        // every file of the source, copied or not, with its size: the copy is verified against this list
+        args.Add("--info=progress2,name2");
+        args.Add("--out-format=%i %l %n");
         args.Add("--no-inc-recursive");
         if (config.RsyncBandwidthLimit > 0) args.Add("--bwlimit=" + config.RsyncBandwidthLimit.ToString(CultureInfo.InvariantCulture));
         args.Add("-e");
@@ -77,6 +81,31 @@ public static partial class Rsync
     /// <summary>Lists a remote folder (no destination: rsync prints one line per entry).</summary>
     public static List<string> ListArguments(SynchrotronConfig config, string keyFile, string remoteFolder) =>
         new() { "-e", SshCommand(config, keyFile), RemoteSpec(config, remoteFolder) };
+
+    /// <summary>
+    /// Checks a finished transfer against its own listing (--out-format '%i %l %n' with name2 lists every source file
+    /// and its size): each regular file must exist in the destination with that size, and the listing must hold as
+    /// many files as --stats counted. Returns the problems (empty = complete copy).
+    /// </summary>
+    public static List<string> VerifyAgainstListing(RsyncRun run, string destination)
+    {
+        var problems = new List<string>();
+        long files = 0;
+        foreach (var line in run.Output)
+        {
+            if (line.Length < 14 || line[1] != 'f' || line[11] != ' ' || line[0] is not ('.' or '>' or 'c' or 'h' or '<')) continue;
+            var rest = line[12..];
+            var space = rest.IndexOf(' ');
+            if (space <= 0 || !long.TryParse(rest[..space], NumberStyles.None, CultureInfo.InvariantCulture, out var size)) continue;
+            var name = rest[(space + 1)..];
+            files++;
+            var local = Path.Combine(destination, name);
+            if (!File.Exists(local)) problems.Add($"{name} is missing");
+            else if (new FileInfo(local).Length != size) problems.Add($"{name} has {new FileInfo(local).Length} of {size} bytes");
+        }
+        if (files != run.Stats.FilesTotal) problems.Add($"rsync listed {files} files but counted {run.Stats.FilesTotal}");
+        return problems;
+    }
 
     internal static bool IsItemizedChange(string line) =>
         line.Length > 11 && (line[0] is '>' or '<' or 'c') && line[1] is 'f' or 'd' or 'L' or 'D' or 'S' && line[11] == ' ';

@@ -100,6 +100,30 @@ public class SynchrotronConfigTests
     }
 
     [Fact]
+    public void VerificationComparesTheDestinationWithRsyncsListing()
+    {
+        var dir = TestEnv.NewTempDir();
+        Directory.CreateDirectory(Path.Combine(dir, "sub dir"));
+        File.WriteAllBytes(Path.Combine(dir, "a.img"), new byte[10]);
+        File.WriteAllBytes(Path.Combine(dir, "sub dir", "b c.cbf"), new byte[5]);
+        var listing = new[]
+        {
+            "receiving file list ... 4 files to consider",
+            ".d          4096 ./",
+            ">f+++++++++ 10 a.img",
+            "cd+++++++++ 4096 sub dir/",
+            ".f          5 sub dir/b c.cbf",
+        };
+        RsyncRun Run(string[] lines, long files) => new(0, lines, Array.Empty<string>(), new RsyncStats(files, 1, 15, 10), 0.1);
+        Assert.Empty(Rsync.VerifyAgainstListing(Run(listing, 2), dir));
+        Assert.Equal(new[] { "rsync listed 2 files but counted 3" }, Rsync.VerifyAgainstListing(Run(listing, 3), dir));
+        File.WriteAllBytes(Path.Combine(dir, "a.img"), new byte[4]);
+        Assert.Equal(new[] { "a.img has 4 of 10 bytes" }, Rsync.VerifyAgainstListing(Run(listing, 2), dir));
+        File.Delete(Path.Combine(dir, "sub dir", "b c.cbf"));
+        Assert.Contains("sub dir/b c.cbf is missing", Rsync.VerifyAgainstListing(Run(listing, 2), dir));
+    }
+
+    [Fact]
     public async Task IgnoreListKeepsEveryConcurrentAdditionAndWritesTheOriginalShape()
     {
         var dir = TestEnv.NewTempDir();
