@@ -80,7 +80,7 @@ public sealed class EpnSyncer
             throw new HpcException("EpnInFlight", HpcErrorKind.ResourceExists, $"EPN {epn} is already being copied to {destination} by this process.", epn);
         try
         {
-            void Report(int percent, long bytes) => sink.Progress(new HpcProgress(progressId, $"EPN {epn}", $"{percent}% ({bytes:N0} bytes)")
+            void Report(int percent, long bytes) => sink.Progress(new HpcProgress(progressId, $"EPN {epn}", $"{percent}% ({bytes.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes)")
                 { ParentActivityId = parentId, PercentComplete = percent, CurrentOperation = destination });
 
             if (dryRun)

@@ -111,8 +111,8 @@ public class SyncTests
         Assert.Equal("KeyFileNotFound", ex.ErrorId);
     }
 
-    /// <summary>Cancels the run as soon as the EPN's transfer has made progress.</summary>
-    private sealed class CancelOnProgressSink(CancellationTokenSource cts, int percent) : IHpcSink
+    /// <summary>Cancels the run once the EPN's transfer has moved more than <paramref name="bytes"/> bytes (mid big file).</summary>
+    private sealed class CancelOnProgressSink(CancellationTokenSource cts, long bytes) : IHpcSink
     {
         public readonly CollectingSink Inner = new();
         public void Output(object item) => Inner.Output(item);
@@ -122,7 +122,8 @@ public class SyncTests
         public void Progress(HpcProgress progress)
         {
             Inner.Progress(progress);
-            if (progress.Activity.StartsWith("EPN ", StringComparison.Ordinal) && progress.PercentComplete >= percent) cts.Cancel();
+            var m = System.Text.RegularExpressions.Regex.Match(progress.Status, @"\(([\d,]+) bytes\)");
+            if (progress.Activity.StartsWith("EPN ", StringComparison.Ordinal) && m.Success && long.Parse(m.Groups[1].Value.Replace(",", "")) > bytes) cts.Cancel();
         }
     }
 
@@ -138,7 +139,7 @@ public class SyncTests
         w.WriteConfig(extra: "rsync-bwlimit: 4000\n");   // 4 MB/s: the transfer takes seconds, so the cancel lands mid-file
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var sink = new CancelOnProgressSink(cts, 5);
+        var sink = new CancelOnProgressSink(cts, 2_000_000);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new EpnSyncer(Load(w)).SyncAsync(new[] { "12282a" }, false, 1, sink, cts.Token));
         var dest = w.Destination("ny79", "12282a");
         var partial = Path.Combine(dest, "frames", Rsync.PartialDir, "big.h5");
