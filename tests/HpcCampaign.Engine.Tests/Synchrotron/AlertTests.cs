@@ -75,7 +75,7 @@ public class AlertTests
         Assert.Equal("mxsync@example.org", message.From.Mailboxes.Single().Address);
         Assert.Equal("helpdesk@example.org", message.To.Mailboxes.Single().Address);
         Assert.IsType<MultipartAlternative>(message.Body);
-        var text = message.TextBody.Replace("\r\n", "\n");
+        var text = message.TextBody!.Replace("\r\n", "\n");
         Assert.Contains($"Marker {marker}\nEpn 77777a on ", text);
         Assert.Contains(" is not known.\nPrincipal scientist: Ada Lovelace ada@example.org\nIt includes scientists:\n", text);
         Assert.Contains("First name  Last name  Email\n----------  ---------  --------------------\nAlan        Turing     alan@example.org\n", text);
@@ -84,7 +84,7 @@ public class AlertTests
         Assert.DoesNotContain("12282a", text);
         Assert.DoesNotContain("12345c", text);
         Assert.DoesNotContain("not-an-epn", text);
-        var html = message.HtmlBody;
+        var html = message.HtmlBody!;
         Assert.Contains("grace&lt;x&gt;@example.org", html);
         Assert.Contains("<pre>Epn 77777a on", html);
         Assert.Contains("is not known.\nPrincipal scientist:", html.Replace("\r\n", "\n"));
