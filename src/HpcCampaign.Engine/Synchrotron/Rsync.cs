@@ -225,6 +225,9 @@ public static partial class Rsync
     {
         var text = string.Join('\n', run.Errors);
         var last = run.Errors.LastOrDefault(l => !string.IsNullOrWhiteSpace(l))?.Trim() ?? "(no message)";
+        if (text.Contains("UNPROTECTED PRIVATE KEY FILE", StringComparison.Ordinal) || text.Contains("bad permissions", StringComparison.Ordinal))
+            return new HpcException("KeyFilePermissionsTooOpen", HpcErrorKind.PermissionDenied,
+                $"EPN {epn}: ssh ignores the key file because others can read it; run chmod 600 on the key-file.", epn);
         if (text.Contains("Permission denied (", StringComparison.Ordinal) || text.Contains("Too many authentication failures", StringComparison.Ordinal))
             return new HpcException("SshAuthenticationFailed", HpcErrorKind.AuthenticationError,
                 $"EPN {epn}: the SSH server refused the key for {source}: {FirstMatch(run.Errors, "Permission denied")}", epn);

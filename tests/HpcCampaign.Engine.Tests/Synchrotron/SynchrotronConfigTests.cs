@@ -144,6 +144,24 @@ public class SynchrotronConfigTests
     }
 
     [Fact]
+    public void AlertTriggersOnlyForUnmappedEpnsWithAVisitUnlessConfigured()
+    {
+        var map = new Dictionary<string, string> { ["12282"] = "ny79" };
+        var visit = new PortalVisit("77777a", 23, DateTimeOffset.Parse("2026-11-20T09:00:00+11:00"), DateTimeOffset.Parse("2026-11-21T09:00:00+11:00"),
+            new PortalPerson("Ada", "Lovelace", "ada@example.org"), Array.Empty<PortalPerson>());
+        var names = new[] { "12282a", "77777a", "88888b", "weird name", "99999c" };
+        var plain = new EpnAlert(new SynchrotronConfig { EpnCapMap = map }).Build(names, Array.Empty<PortalVisit>(), NullSink.Instance);
+        Assert.False(plain.ShouldSend);
+        Assert.Equal(new[] { "77777a", "88888b", "99999c" }, plain.WithoutVisit);
+        var withVisit = new EpnAlert(new SynchrotronConfig { EpnCapMap = map }).Build(names, new[] { visit }, NullSink.Instance);
+        Assert.True(withVisit.ShouldSend);
+        Assert.Contains("Epn 77777a on 2026-11-20 09:00:00+11:00 is not known.", withVisit.TextBody);
+        var configured = new EpnAlert(new SynchrotronConfig { EpnCapMap = map, ReportWithoutVisit = true }).Build(names, Array.Empty<PortalVisit>(), NullSink.Instance);
+        Assert.True(configured.ShouldSend);
+        Assert.Contains("77777a  88888b  99999c", configured.TextBody);
+    }
+
+    [Fact]
     public void TablesLookLikeTabulateSimple()
     {
         var t = TextTable.Render(new[] { "First name", "Last name", "Email" }, new[] { new[] { "Ada", "Lovelace", "ada@example.org" } });
