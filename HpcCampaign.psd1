@@ -44,6 +44,10 @@
         'Get-CampaignConnector'
         # hot directory
         # synchrotron
+        'Get-SynchrotronEpn'
+        'Sync-SynchrotronEpn'
+        'Send-SynchrotronEpnAlert'
+        'Register-SynchrotronSync'
         # rucio
         # topic archive
     )
