@@ -180,7 +180,8 @@ public sealed class RucioRestClient : IDisposable
             _ => HpcErrorKind.ResourceUnavailable,
         };
         // Rucio's exception class names (DataIdentifierNotFound, AccessDenied...) are stable PascalCase ids already
-        var id = cls is not null && cls.All(char.IsLetterOrDigit) ? "Rucio" + cls : "RucioServerError";
+        var id = cls is null || cls == "RucioException" || !cls.All(char.IsLetterOrDigit) ? "RucioServerError"
+            : cls.StartsWith("Rucio", StringComparison.Ordinal) ? cls : "Rucio" + cls;
         return new HpcException(id, kind, $"Rucio {what}: {(int)response.StatusCode} {cls} {message}".Trim(), what);
     }
 
