@@ -29,6 +29,7 @@
         # hot directory
         # synchrotron
         # rucio
+        'Send-RucioBatch'
         # topic archive
     )
     FunctionsToExport    = @()
