@@ -39,6 +39,7 @@ public sealed class RucioCliUploader
         if (_options.Lifetime is { } l) args.AddRange(new[] { "--lifetime", l.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         if (_options.Impl is { } impl) args.AddRange(new[] { "--impl", impl });
         if (_options.Scheme is { } scheme) args.AddRange(new[] { "--protocol", scheme });
+        if (_options.RegisterAfterUpload) args.Add("--register-after-upload");
         args.Add("--summary");
         args.AddRange(paths);
         if (_options.DatasetDid is { } ds) args.Add($"{ds.Scope}:{ds.Name}");

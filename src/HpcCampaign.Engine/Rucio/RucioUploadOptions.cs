@@ -18,6 +18,12 @@ public sealed class RucioUploadOptions
     public string? Impl { get; init; }
     /// <summary>Force a scheme like rucio's --protocol; null = the RSE's priority order.</summary>
     public string? Scheme { get; init; }
+    /// <summary>
+    /// Rucio's --register-after-upload: upload first (checksums computed while the upload reads the file, the only
+    /// read), then register the replica directly as available. Default: register in state C first (Rucio's default),
+    /// which needs the checksums before the upload.
+    /// </summary>
+    public bool RegisterAfterUpload { get; init; }
     /// <summary>Transfer attempts per file (native) or per batch (CLI).</summary>
     public int Attempts { get; init; } = 3;
     /// <summary>Back-off before retry n (0-based). Default 1, 2, 4... s.</summary>

@@ -162,8 +162,9 @@ public sealed class RucioUploader
         {
             try
             {
-                f.Sums = await FileChecksums.ComputeAsync(f.Item.Path, ct).ConfigureAwait(false);
                 f.Pfn = _protocols[0].Pfn(Lfn2Pfn.Path(_rse.Lfn2PfnAlgorithm, _options.Scope, f.Item.Name));
+                if (!_options.RegisterAfterUpload) await ChecksumAsync(f, ct).ConfigureAwait(false);
+                else if (!File.Exists(f.Item.Path)) throw new FileNotFoundException("The file does not exist.", f.Item.Path);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or HpcException)
             {
@@ -173,10 +174,16 @@ public sealed class RucioUploader
         try
         {
             await CheckExistingAsync(batch, files.Where(f => f.Result is null).ToList(), ct).ConfigureAwait(false);
-            await RegisterAsync(batch, files.Where(f => f.Result is null && f.NeedsRegistration).ToList(), ct).ConfigureAwait(false);
+            if (!_options.RegisterAfterUpload)
+                await RegisterAsync(batch, files.Where(f => f.Result is null && f.NeedsRegistration).ToList(), "C", ct).ConfigureAwait(false);
             foreach (var f in files.Where(f => f.Result is null && f.NeedsUpload))
                 await UploadAsync(batch, f, storages, ct).ConfigureAwait(false);
             var uploaded = files.Where(f => f.Result is null && f.NeedsUpload).ToList();
+            if (_options.RegisterAfterUpload)
+            {
+                await RegisterAsync(batch, files.Where(f => f.Result is null && f.NeedsRegistration).ToList(), "A", ct).ConfigureAwait(false);
+                uploaded = uploaded.Where(f => f.Result is null && !f.NeedsRegistration).ToList();
+            }
             await EachWithBulkAsync(batch, uploaded, fs => _client.UpdateReplicaStatesAsync(_options.Rse, fs.Select(f => ReplicaJson(f, "A")), ct), "ReplicaStateUpdateFailed", ct).ConfigureAwait(false);
             if (_options.DatasetDid is { } ds)
                 await EachWithBulkAsync(batch, files.Where(f => f.Result is null).ToList(),
@@ -240,6 +247,15 @@ public sealed class RucioUploader
         foreach (var f in files)
         {
             if (!byDid.TryGetValue($"{_options.Scope}:{f.Item.Name}", out var existing)) continue;
+            try
+            {
+                await ChecksumAsync(f, ct).ConfigureAwait(false); // already there: compare before sending anything
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Fail(f, batch, new HpcException("FileReadFailed", HpcErrorKind.ResourceUnavailable, $"Cannot read '{f.Item.Path}': {ex.Message}", f.Item.Path, ex));
+                continue;
+            }
             var remoteAdler = (string?)existing["adler32"];
             var remoteBytes = existing["bytes"]?.GetValue<long>();
             if ((remoteAdler is not null && !Adler32.Same(remoteAdler, f.Sums!.Adler32)) || (remoteBytes is not null && remoteBytes != f.Sums!.Bytes))
@@ -271,10 +287,13 @@ public sealed class RucioUploader
         }
     }
 
-    private async Task RegisterAsync(int batch, List<FileWork> files, CancellationToken ct)
+    private static async Task ChecksumAsync(FileWork f, CancellationToken ct) =>
+        f.Sums ??= await FileChecksums.ComputeAsync(f.Item.Path, ct).ConfigureAwait(false);
+
+    private async Task RegisterAsync(int batch, List<FileWork> files, string state, CancellationToken ct)
     {
         if (files.Count == 0) return;
-        await EachWithBulkAsync(batch, files, fs => _client.AddReplicasAsync(_options.Rse, fs.Select(f => ReplicaJson(f, "C")), ct), "ReplicaRegistrationFailed", ct).ConfigureAwait(false);
+        await EachWithBulkAsync(batch, files, fs => _client.AddReplicasAsync(_options.Rse, fs.Select(f => ReplicaJson(f, state)), ct), "ReplicaRegistrationFailed", ct).ConfigureAwait(false);
         if (_options.DatasetDid is null)
             await EachWithBulkAsync(batch, files.Where(f => f.Result is null).ToList(),
                 fs => _client.AddRuleAsync(fs.Select(f => f.Did(_options.Scope)), _options.Rse, _options.Lifetime, ct), "RuleCreationFailed", ct).ConfigureAwait(false);
@@ -337,7 +356,13 @@ public sealed class RucioUploader
                 {
                     if (!storages.TryGetValue(protocol, out var storage))
                         storages[protocol] = storage = RucioStorage.Create(protocol, _rse, _client, _credentials);
-                    await storage.PutAsync(f.Item.Path, pfn, ct).ConfigureAwait(false);
+                    await using (var file = HashingReadStream.OpenFile(f.Item.Path))
+                    {
+                        // without checksums yet (register after upload) they are computed from this, the only read
+                        var content = new HashingReadStream(file, hashing: f.Sums is null);
+                        await storage.PutAsync(content, pfn, ct).ConfigureAwait(false);
+                        f.Sums ??= content.Result() ?? await FileChecksums.ComputeAsync(file.Name, ct).ConfigureAwait(false);
+                    }
                     await VerifyAsync(storage, f, pfn, ct).ConfigureAwait(false);
                     f.Pfn = pfn;
                     return;

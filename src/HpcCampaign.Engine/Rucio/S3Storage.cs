@@ -45,21 +45,20 @@ public sealed class S3Storage : IRucioStorage
         return e is { Length: 32 } && e.All(Uri.IsHexDigit) ? e.ToLowerInvariant() : null;
     }
 
-    public async Task PutAsync(string localPath, string pfn, CancellationToken ct)
+    public async Task PutAsync(Stream content, string pfn, CancellationToken ct)
     {
         var (bucket, key) = Split(pfn);
         try
         {
-            var length = new FileInfo(localPath).Length;
-            if (length < SinglePutLimit)
+            content.Position = 0;
+            if (content.Length < SinglePutLimit)
             {
-                await using var fs = new FileStream(localPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan | FileOptions.Asynchronous);
-                await _s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, InputStream = fs, AutoCloseStream = false }, ct).ConfigureAwait(false);
+                await _s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, InputStream = content, AutoCloseStream = false }, ct).ConfigureAwait(false);
             }
             else
             {
                 using var transfer = new TransferUtility(_s3);
-                await transfer.UploadAsync(new TransferUtilityUploadRequest { BucketName = bucket, Key = key, FilePath = localPath }, ct).ConfigureAwait(false);
+                await transfer.UploadAsync(new TransferUtilityUploadRequest { BucketName = bucket, Key = key, InputStream = content, AutoCloseStream = false }, ct).ConfigureAwait(false);
             }
         }
         catch (AmazonS3Exception ex)

@@ -64,7 +64,7 @@ public sealed class SftpStorage : IRucioStorage
 
     private static string RemotePath(string pfn) => Uri.UnescapeDataString(new Uri(pfn).AbsolutePath);
 
-    public async Task PutAsync(string localPath, string pfn, CancellationToken ct)
+    public async Task PutAsync(Stream src, string pfn, CancellationToken ct)
     {
         var sftp = _sftp = await ConnectedAsync(_sftp, c => new SftpClient(c), ct).ConfigureAwait(false);
         var target = RemotePath(pfn);
@@ -73,8 +73,8 @@ public sealed class SftpStorage : IRucioStorage
         {
             MakeDirectories(sftp, target[..target.LastIndexOf('/')]);
             if (sftp.Exists(temp)) sftp.DeleteFile(temp);
-            using (var src = new FileStream(localPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan))
-                sftp.UploadFile(src, temp, canOverride: true);
+            src.Position = 0;
+            sftp.UploadFile(src, temp, canOverride: true);
             if (sftp.Exists(target)) sftp.DeleteFile(target);
             sftp.RenameFile(temp, target);
         }, ct).ConfigureAwait(false);

@@ -13,7 +13,8 @@ public sealed record RemoteStat(long Bytes, string? Adler32, string? Md5);
 /// </summary>
 public interface IRucioStorage : IDisposable
 {
-    Task PutAsync(string localPath, string pfn, CancellationToken ct);
+    /// <summary>Writes <paramref name="content"/> (positioned at 0; may be read again from 0 on a retry) to the PFN.</summary>
+    Task PutAsync(Stream content, string pfn, CancellationToken ct);
     /// <summary>Null when nothing is stored under the PFN.</summary>
     Task<RemoteStat?> StatAsync(string pfn, CancellationToken ct);
 }
@@ -62,11 +63,11 @@ public static class RucioStorage
         return uri;
     }
 
-    internal static StreamContent FileContent(string localPath)
+    internal static StreamContent FileContent(Stream source)
     {
-        var fs = new FileStream(localPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
-        var content = new StreamContent(fs, 1 << 20);
-        content.Headers.ContentLength = fs.Length;
+        source.Position = 0;
+        var content = new StreamContent(source, 1 << 20);
+        content.Headers.ContentLength = source.Length;
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         return content;
     }
@@ -97,12 +98,12 @@ public sealed class WebDavStorage : IRucioStorage
 {
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromHours(2) };
 
-    public async Task PutAsync(string localPath, string pfn, CancellationToken ct)
+    public async Task PutAsync(Stream content, string pfn, CancellationToken ct)
     {
         var uri = RucioStorage.HttpUri(pfn);
         for (var round = 0; round < 2; round++)
         {
-            using var put = new HttpRequestMessage(HttpMethod.Put, uri) { Content = RucioStorage.FileContent(localPath) };
+            using var put = new HttpRequestMessage(HttpMethod.Put, uri) { Content = RucioStorage.FileContent(content) };
             using var response = await _http.SendAsync(put, ct).ConfigureAwait(false);
             if (response.IsSuccessStatusCode) return;
             if (response.StatusCode == HttpStatusCode.Unauthorized || response.StatusCode == HttpStatusCode.Forbidden)
@@ -156,10 +157,10 @@ public sealed class PresignedHttpStorage : IRucioStorage
         _service = service;
     }
 
-    public async Task PutAsync(string localPath, string pfn, CancellationToken ct)
+    public async Task PutAsync(Stream content, string pfn, CancellationToken ct)
     {
         var url = await _client.SignUrlAsync(_rse, _service, "write", pfn, ct).ConfigureAwait(false);
-        using var put = new HttpRequestMessage(HttpMethod.Put, url) { Content = RucioStorage.FileContent(localPath) };
+        using var put = new HttpRequestMessage(HttpMethod.Put, url) { Content = RucioStorage.FileContent(content) };
         using var response = await _http.SendAsync(put, ct).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
             throw RucioStorage.StorageError(pfn, $"presigned PUT answered {(int)response.StatusCode} {response.ReasonPhrase}");
@@ -187,14 +188,14 @@ public sealed class PosixStorage : IRucioStorage
 {
     public static string LocalPath(string pfn) => Uri.UnescapeDataString(new Uri(pfn).AbsolutePath);
 
-    public async Task PutAsync(string localPath, string pfn, CancellationToken ct)
+    public async Task PutAsync(Stream src, string pfn, CancellationToken ct)
     {
         var target = LocalPath(pfn);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         var temp = target + ".rucio.upload";
         try
         {
-            await using (var src = new FileStream(localPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan | FileOptions.Asynchronous))
+            src.Position = 0;
             await using (var dst = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
             {
                 await src.CopyToAsync(dst, 1 << 20, ct).ConfigureAwait(false);

@@ -73,6 +73,40 @@ public class RucioNativeUploadTests
     }
 
     [Fact]
+    public async Task RegisterAfterUploadReadsEachFileOnceAndRegistersItAvailable()
+    {
+        using var kit = new RucioTestKit(nameof(RegisterAfterUploadReadsEachFileOnceAndRegistersItAvailable));
+        await kit.AddS3RseAsync();
+        var items = kit.MakeFiles(6, size: 3_000_000);
+        var o = kit.Options("S3-DISK", batchSize: 3, throttle: 2);
+        var options = new RucioUploadOptions
+        {
+            Scope = o.Scope, Rse = o.Rse, BatchSize = 3, ThrottleLimit = 2, SummaryPath = o.SummaryPath, Backoff = o.Backoff, RegisterAfterUpload = true,
+        };
+        var sink = new CollectingSink();
+        var records = await new RucioUploader(kit.Config, options, sink).RunAsync(items, CancellationToken.None);
+        Assert.Empty(sink.Errors);
+        foreach (var r in records)
+        {
+            Assert.Equal(RucioUploadState.Uploaded, r.State);
+            var data = File.ReadAllBytes(r.Path);
+            Assert.Equal(WebDavStorageStandIn.Adler32Hex(data), r.Adler32);
+            Assert.Equal(Convert.ToHexString(MD5.HashData(data)).ToLowerInvariant(), r.Md5);
+            Assert.Equal("A", (string?)kit.Server.Did(r.Scope, r.Name)!["replicas"]!["S3-DISK"]);
+        }
+        // registered once, directly as available: no COPYING state, no state flip
+        var registrations = kit.Server.Calls.Where(c => c.Method == "POST" && c.Path == "/replicas/").ToList();
+        Assert.Equal(2, registrations.Count);
+        Assert.All(registrations, c => Assert.All(JsonNode.Parse(c.Body)!["files"]!.AsArray(), f => Assert.Equal("A", (string?)f!["state"])));
+        Assert.Equal(0, kit.Server.CountCalls("PUT", "/replicas"));
+        Assert.Equal(6, ReadSummary(Path.Combine(kit.Dir, "summary.json")).Count);
+        // the re-run compares checksums before sending anything
+        var again = await new RucioUploader(kit.Config, options, new CollectingSink()).RunAsync(items, CancellationToken.None);
+        Assert.All(again, r => Assert.Equal(RucioUploadState.Skipped, r.State));
+        Assert.Equal(2, kit.Server.Calls.Count(c => c.Method == "POST" && c.Path == "/replicas/"));
+    }
+
+    [Fact]
     public async Task ReRunSkipsRegisteredFilesAndUploadsOnlyTheNewOnes()
     {
         using var kit = new RucioTestKit(nameof(ReRunSkipsRegisteredFilesAndUploadsOnlyTheNewOnes));

@@ -92,6 +92,10 @@ public sealed class SendRucioBatchCommand : HpcCmdlet
     [ValidateRange(1, 20)]
     public int RetryCount { get; set; } = 3;
 
+    /// <summary>Upload first (checksums computed during the upload, the only read), then register as available.</summary>
+    [Parameter]
+    public SwitchParameter RegisterAfterUpload { get; set; }
+
     [Parameter]
     public SwitchParameter AsJob { get; set; }
 
@@ -154,7 +158,7 @@ public sealed class SendRucioBatchCommand : HpcCmdlet
         var options = new RucioUploadOptions
         {
             Scope = Scope, Rse = Rse, Lifetime = lifetime, BatchSize = BatchSize, ThrottleLimit = ThrottleLimit, Dataset = Dataset,
-            SummaryPath = summaryPath, Impl = Impl, Scheme = Scheme, Attempts = RetryCount, RucioCommand = command, ConfigPath = configPath,
+            SummaryPath = summaryPath, Impl = Impl, Scheme = Scheme, Attempts = RetryCount, RegisterAfterUpload = RegisterAfterUpload, RucioCommand = command, ConfigPath = configPath,
         };
 
         if (command is not null)
