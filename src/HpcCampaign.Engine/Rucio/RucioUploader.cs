@@ -409,7 +409,11 @@ public sealed class RucioUploader
             if (!string.Equals(stat.Md5, f.Sums.Md5, StringComparison.OrdinalIgnoreCase))
                 throw new HpcException("ChecksumMismatch", HpcErrorKind.InvalidData, $"The storage reports md5 {stat.Md5} at {pfn}; the file has {f.Sums.Md5}.", f.Item.Path);
         }
-        else
+        else if (stat.ContentVerified == false)
+        {
+            throw new HpcException("ChecksumMismatch", HpcErrorKind.InvalidData, $"The storage's ETag at {pfn} does not match the parts sent.", f.Item.Path);
+        }
+        else if (stat.ContentVerified is null)
         {
             _sink.Verbose($"{pfn}: the storage reports no checksum; verified the size only.");
         }

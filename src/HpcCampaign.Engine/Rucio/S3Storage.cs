@@ -1,19 +1,20 @@
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
-using Amazon.S3.Transfer;
 
 namespace HpcCampaign.Engine.Rucio;
 
 /// <summary>
-/// s3://host:port/bucket/key with AWSSDK.S3 (path style). One PUT per file below 5 GiB (the ETag is then the
-/// server's md5 of what it stored, which the stat reports); multipart above. Object PUTs are atomic, so like
-/// gfal.NoRename no temporary name is used. TLS unless the protocol's extended_attributes say "secure": false.
+/// s3://host:port/bucket/key with AWSSDK.S3 (path style). Files up to 8 MiB go in one PUT (the ETag is then the
+/// server's md5 of what it stored); larger ones in 8 MiB parts (more for files over 80 GB) read one after the other,
+/// whose md5s give the multipart ETag the server must answer. Object PUTs are atomic, so like gfal.NoRename no
+/// temporary name is used. TLS unless the protocol's extended_attributes say "secure": false.
 /// </summary>
 public sealed class S3Storage : IRucioStorage
 {
-    private const long SinglePutLimit = 5L << 30;
+    public const int PartSize = 8 << 20;
     private readonly AmazonS3Client _s3;
+    private readonly Dictionary<string, string> _multipartETags = new();
 
     public S3Storage(RseProtocol protocol, StorageCredentials credentials)
     {
@@ -51,15 +52,10 @@ public sealed class S3Storage : IRucioStorage
         try
         {
             content.Position = 0;
-            if (content.Length < SinglePutLimit)
-            {
+            if (content.Length <= PartSize)
                 await _s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, InputStream = content, AutoCloseStream = false }, ct).ConfigureAwait(false);
-            }
             else
-            {
-                using var transfer = new TransferUtility(_s3);
-                await transfer.UploadAsync(new TransferUtilityUploadRequest { BucketName = bucket, Key = key, InputStream = content, AutoCloseStream = false }, ct).ConfigureAwait(false);
-            }
+                _multipartETags[pfn] = await PutMultipartAsync(content, bucket, key, ct).ConfigureAwait(false);
         }
         catch (AmazonS3Exception ex)
         {
@@ -73,13 +69,56 @@ public sealed class S3Storage : IRucioStorage
         }
     }
 
+    /// <summary>Uploads the parts in order from one buffer; returns the ETag S3 must report: md5(part md5s)-N.</summary>
+    private async Task<string> PutMultipartAsync(Stream content, string bucket, string key, CancellationToken ct)
+    {
+        var partSize = (int)Math.Max(PartSize, (content.Length + 9_999) / 10_000 + (1 << 20) - 1 & ~((1L << 20) - 1));
+        var upload = await _s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = key }, ct).ConfigureAwait(false);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(partSize);
+        try
+        {
+            var parts = new List<PartETag>();
+            using var md5OfMd5s = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.MD5);
+            for (var number = 1; ; number++)
+            {
+                var n = await content.ReadAtLeastAsync(buffer.AsMemory(0, partSize), partSize, throwOnEndOfStream: false, ct).ConfigureAwait(false);
+                if (n == 0) break;
+                md5OfMd5s.AppendData(System.Security.Cryptography.MD5.HashData(buffer.AsSpan(0, n)));
+                using var part = new MemoryStream(buffer, 0, n, writable: false);
+                var response = await _s3.UploadPartAsync(new UploadPartRequest
+                {
+                    BucketName = bucket, Key = key, UploadId = upload.UploadId, PartNumber = number, InputStream = part, PartSize = n,
+                }, ct).ConfigureAwait(false);
+                parts.Add(new PartETag(number, response.ETag));
+                if (n < partSize) break;
+            }
+            await _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = bucket, Key = key, UploadId = upload.UploadId, PartETags = parts,
+            }, ct).ConfigureAwait(false);
+            return Convert.ToHexString(md5OfMd5s.GetHashAndReset()).ToLowerInvariant() + "-" + parts.Count;
+        }
+        catch
+        {
+            try { await _s3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = bucket, Key = key, UploadId = upload.UploadId }, CancellationToken.None).ConfigureAwait(false); }
+            catch (AmazonServiceException) { }
+            throw;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     public async Task<RemoteStat?> StatAsync(string pfn, CancellationToken ct)
     {
         var (bucket, key) = Split(pfn);
         try
         {
             var head = await _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, ct).ConfigureAwait(false);
-            return new RemoteStat(head.ContentLength, null, Md5FromETag(head.ETag));
+            var etag = head.ETag?.Trim('"').ToLowerInvariant();
+            bool? verified = _multipartETags.Remove(pfn, out var expected) ? expected == etag : null;
+            return new RemoteStat(head.ContentLength, null, Md5FromETag(etag)) { ContentVerified = verified };
         }
         catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
         {

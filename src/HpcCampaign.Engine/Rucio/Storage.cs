@@ -4,7 +4,14 @@ using System.Net.Http.Headers;
 namespace HpcCampaign.Engine.Rucio;
 
 /// <summary>What a storage reports about a stored file. Checksums are null when the protocol cannot tell.</summary>
-public sealed record RemoteStat(long Bytes, string? Adler32, string? Md5);
+public sealed record RemoteStat(long Bytes, string? Adler32, string? Md5)
+{
+    /// <summary>
+    /// The storage's own proof that it holds what was sent, when it has no whole-file checksum (an S3 multipart
+    /// ETag equal to the one computed from the parts sent): true, false, or null when it cannot tell.
+    /// </summary>
+    public bool? ContentVerified { get; init; }
+}
 
 /// <summary>
 /// One storage protocol of an RSE (spec §2.8), owned by one worker so that its connection is reused for every file

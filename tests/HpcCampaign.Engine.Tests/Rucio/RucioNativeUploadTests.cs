@@ -107,6 +107,30 @@ public class RucioNativeUploadTests
     }
 
     [Fact]
+    public async Task LargeFilesGoToS3InPartsAndAreVerifiedByTheMultipartETag()
+    {
+        using var kit = new RucioTestKit(nameof(LargeFilesGoToS3InPartsAndAreVerifiedByTheMultipartETag));
+        await kit.AddS3RseAsync();
+        var path = Path.Combine(kit.Dir, "big.fits");
+        var data = new byte[2 * S3Storage.PartSize + 5];
+        new Random(3).NextBytes(data);
+        File.WriteAllBytes(path, data);
+        var sink = new CollectingSink();
+        var records = await new RucioUploader(kit.Config, kit.Options("S3-DISK"), sink).RunAsync(new[] { new RucioUploadItem(path, "big.fits") }, CancellationToken.None);
+        Assert.Empty(sink.Errors);
+        Assert.Equal(RucioUploadState.Uploaded, Assert.Single(records).State);
+        Assert.DoesNotContain(sink.VerboseMessages, m => m.Contains("verified the size only"));
+        using var s3 = RucioTestKit.S3();
+        var key = "rucio/" + Lfn2Pfn.Hash(RucioTestKit.Scope, "big.fits");
+        var meta = await s3.GetObjectMetadataAsync(kit.Bucket, key);
+        Assert.EndsWith("-3\"", meta.ETag);
+        using var obj = await s3.GetObjectAsync(kit.Bucket, key);
+        using var ms = new MemoryStream();
+        await obj.ResponseStream.CopyToAsync(ms);
+        Assert.Equal(data, ms.ToArray());
+    }
+
+    [Fact]
     public async Task ReRunSkipsRegisteredFilesAndUploadsOnlyTheNewOnes()
     {
         using var kit = new RucioTestKit(nameof(ReRunSkipsRegisteredFilesAndUploadsOnlyTheNewOnes));
