@@ -86,14 +86,14 @@ async Task<double> Raw(int parallel)
     return seconds;
 }
 
-async Task<double> Ours(int throttle, bool registerAfterUpload)
+async Task<double> Ours(int throttle, bool registerAfterUpload, bool skipStat = false)
 {
     var bucket = "rse-" + Guid.NewGuid().ToString("N")[..12];
     using (var s3 = S3()) await s3.PutBucketAsync(bucket);
     using var server = new RucioServerStandIn();
     var port = new Uri(s3Url).Port;
     server.AddRse("BENCH-S3", new JsonArray(RucioServerStandIn.Protocol("s3", "127.0.0.1", port, $"/{bucket}/rucio/", "rucio.rse.protocols.gfal.NoRename",
-        extended: new JsonObject { ["secure"] = false })));
+        extended: new JsonObject { ["secure"] = false })), new JsonObject { ["lfn2pfn_algorithm"] = "hash", ["skip_upload_stat"] = skipStat });
     var work = Path.Combine(Path.GetTempPath(), "rucio-bench-" + Guid.NewGuid().ToString("N")[..8]);
     Directory.CreateDirectory(work);
     var cfg = RucioConfig.Parse($"""
@@ -138,6 +138,53 @@ var variants = new (string Name, string Baseline, Func<Task<double>> Run)[]
     ("Send-RucioBatch -ThrottleLimit 8", "AWSSDK PutObject, 8 in parallel", () => Ours(8, false)),
     ("Send-RucioBatch -ThrottleLimit 8 -RegisterAfterUpload", "AWSSDK PutObject, 8 in parallel", () => Ours(8, true)),
 };
+async Task<double> StorageOnly(bool hashing)
+{
+    var bucket = "st-" + Guid.NewGuid().ToString("N")[..12];
+    using (var s3c = S3()) await s3c.PutBucketAsync(bucket);
+    var protocol = new RseProtocol("s3", "127.0.0.1", new Uri(s3Url).Port, $"/{bucket}/rucio/", "x", 1, 1, new JsonObject { ["secure"] = false });
+    using var storage = new S3Storage(protocol, new StorageCredentials("bench", "bench", null, null, null));
+    var sw = Stopwatch.StartNew();
+    foreach (var f in files)
+    {
+        await using var file = HashingReadStream.OpenFile(f);
+        await storage.PutAsync(new HashingReadStream(file, hashing), protocol.Pfn(Lfn2Pfn.Hash(Scope, Path.GetFileName(f))), CancellationToken.None);
+    }
+    var seconds = sw.Elapsed.TotalSeconds;
+    await EmptyBucket(bucket);
+    return seconds;
+}
+
+if (opts.ContainsKey("diag"))
+    variants = variants.Append(("S3Storage.PutAsync only, hashing", "AWSSDK PutObject, 1 at a time", () => StorageOnly(true)))
+        .Append(("S3Storage.PutAsync only, no hashing", "AWSSDK PutObject, 1 at a time", () => StorageOnly(false))).ToArray();
+if (opts.ContainsKey("diag"))
+    variants = variants.Append(("Send-RucioBatch -ThrottleLimit 1, RSE skip_upload_stat", "AWSSDK PutObject, 1 at a time", () => Ours(1, false, true))).ToArray();
+if (opts.GetValueOrDefault("diag") == "2")
+{
+    var sw0 = Stopwatch.StartNew();
+    foreach (var f in files) await FileChecksums.ComputeAsync(f, CancellationToken.None);
+    Console.WriteLine($"checksums of all files: {sw0.Elapsed.TotalSeconds:F2} s");
+    var bucket = "hd-" + Guid.NewGuid().ToString("N")[..12];
+    using var s3d = S3();
+    await s3d.PutBucketAsync(bucket);
+    foreach (var f in files.Take(100)) await s3d.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = Path.GetFileName(f), ContentBody = "x" });
+    sw0.Restart();
+    foreach (var f in files.Take(100)) await s3d.GetObjectMetadataAsync(bucket, Path.GetFileName(f));
+    Console.WriteLine($"100 HEADs: {sw0.Elapsed.TotalSeconds:F2} s");
+    sw0.Restart();
+    foreach (var f in files.Take(100)) await s3d.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = Path.GetFileName(f), ContentBody = "x" });
+    Console.WriteLine($"100 tiny PUTs: {sw0.Elapsed.TotalSeconds:F2} s");
+    using var server = new RucioServerStandIn();
+    server.AddRse("X", new JsonArray());
+    var cfg = RucioConfig.Parse($"[client]\nrucio_host = {server.Url}\nusername = {server.Username}\npassword = {server.Password}\naccount = {server.Account}\nauth_token_file_path = /tmp/bench-token-{Guid.NewGuid():N}\n");
+    using var client = new RucioRestClient(cfg);
+    await client.WhoAmIAsync(CancellationToken.None);
+    sw0.Restart();
+    for (var i = 0; i < 100; i++) await client.ListReplicasAsync(new[] { ("s", "n" + i) }, CancellationToken.None);
+    Console.WriteLine($"100 REST calls to the stand-in: {sw0.Elapsed.TotalSeconds:F2} s");
+    return;
+}
 var times = variants.ToDictionary(v => v.Name, _ => new List<double>());
 await Raw(8); // warm-up (JIT, connections, page cache)
 for (var r = 0; r < repeat; r++)

@@ -64,6 +64,14 @@ public sealed class RucioServerStandIn : IDisposable
 
     public int CountCalls(string method, string pathPrefix) => Calls.Count(c => c.Method == method && c.Path.StartsWith(pathPrefix, StringComparison.Ordinal));
 
+    /// <summary>A valid token, as if issued by another auth endpoint (x509) or an earlier session.</summary>
+    public string IssueToken()
+    {
+        var token = $"{Account}-issued-{Guid.NewGuid():N}";
+        _tokens[token] = Account;
+        return token;
+    }
+
     /// <summary>Forgets every issued token: the next call answers 401 and the client must re-authenticate.</summary>
     public void ExpireTokens() => _tokens.Clear();
 

@@ -72,15 +72,15 @@ public sealed class RucioRestClient : IDisposable
 
     // ---- authentication -----------------------------------------------------------------------------------------
 
-    private async Task<string> TokenAsync(bool refresh, CancellationToken ct)
+    /// <summary>The current token; <paramref name="refused"/> is a token the server just refused (401): get a new one.</summary>
+    private async Task<string> TokenAsync(string? refused, CancellationToken ct)
     {
-        var seen = _token;
-        if (!refresh && seen is not null) return seen;
+        if (refused is null && _token is { } current) return current;
         await _authLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            if (_token is not null && _token != seen) return _token; // another worker already refreshed it
-            if (!refresh && _token is null && File.Exists(TokenCacheFile))
+            if (_token is not null && _token != refused) return _token; // another worker already renewed it
+            if (refused is null && File.Exists(TokenCacheFile))
             {
                 var cached = File.ReadAllText(TokenCacheFile).Trim();
                 if (cached.Length > 0) return _token = cached;
@@ -191,7 +191,7 @@ public sealed class RucioRestClient : IDisposable
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string pathAndQuery, JsonNode? body, CancellationToken ct)
     {
         var reauths = 0;
-        var token = await TokenAsync(false, ct).ConfigureAwait(false);
+        var token = await TokenAsync(null, ct).ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {
             using var request = new HttpRequestMessage(method, _config.RucioHost.TrimEnd('/') + pathAndQuery);
@@ -211,7 +211,7 @@ public sealed class RucioRestClient : IDisposable
             {
                 response.Dispose();
                 reauths++;
-                token = await TokenAsync(true, ct).ConfigureAwait(false);
+                token = await TokenAsync(token, ct).ConfigureAwait(false);
                 attempt--;
                 continue;
             }

@@ -14,7 +14,8 @@ public sealed class S3Storage : IRucioStorage
 {
     public const int PartSize = 8 << 20;
     private readonly AmazonS3Client _s3;
-    private readonly Dictionary<string, string> _multipartETags = new();
+    // what the server answered to the PUT (its md5 of what it stored) and what the multipart ETag must be
+    private readonly Dictionary<string, (long Bytes, string? ETag, string? Expected)> _written = new();
 
     public S3Storage(RseProtocol protocol, StorageCredentials credentials)
     {
@@ -52,10 +53,17 @@ public sealed class S3Storage : IRucioStorage
         try
         {
             content.Position = 0;
-            if (content.Length <= PartSize)
-                await _s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, InputStream = content, AutoCloseStream = false }, ct).ConfigureAwait(false);
+            var length = content.Length;
+            if (length <= PartSize)
+            {
+                var put = await _s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, InputStream = content, AutoCloseStream = false }, ct).ConfigureAwait(false);
+                _written[pfn] = (length, put.ETag?.Trim('"').ToLowerInvariant(), null);
+            }
             else
-                _multipartETags[pfn] = await PutMultipartAsync(content, bucket, key, ct).ConfigureAwait(false);
+            {
+                var (etag, expected) = await PutMultipartAsync(content, bucket, key, ct).ConfigureAwait(false);
+                _written[pfn] = (length, etag, expected);
+            }
         }
         catch (AmazonS3Exception ex)
         {
@@ -70,7 +78,7 @@ public sealed class S3Storage : IRucioStorage
     }
 
     /// <summary>Uploads the parts in order from one buffer; returns the ETag S3 must report: md5(part md5s)-N.</summary>
-    private async Task<string> PutMultipartAsync(Stream content, string bucket, string key, CancellationToken ct)
+    private async Task<(string? ETag, string Expected)> PutMultipartAsync(Stream content, string bucket, string key, CancellationToken ct)
     {
         var partSize = (int)Math.Max(PartSize, (content.Length + 9_999) / 10_000 + (1 << 20) - 1 & ~((1L << 20) - 1));
         var upload = await _s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = key }, ct).ConfigureAwait(false);
@@ -92,11 +100,11 @@ public sealed class S3Storage : IRucioStorage
                 parts.Add(new PartETag(number, response.ETag));
                 if (n < partSize) break;
             }
-            await _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            var done = await _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
             {
                 BucketName = bucket, Key = key, UploadId = upload.UploadId, PartETags = parts,
             }, ct).ConfigureAwait(false);
-            return Convert.ToHexString(md5OfMd5s.GetHashAndReset()).ToLowerInvariant() + "-" + parts.Count;
+            return (done.ETag?.Trim('"').ToLowerInvariant(), Convert.ToHexString(md5OfMd5s.GetHashAndReset()).ToLowerInvariant() + "-" + parts.Count);
         }
         catch
         {
@@ -110,15 +118,21 @@ public sealed class S3Storage : IRucioStorage
         }
     }
 
+    /// <summary>
+    /// Right after this worker's PUT, the server's answer to it is the stat (S3 is strongly consistent; a single-PUT
+    /// ETag is the server's md5 of what it stored, a multipart one must equal the md5 of the part md5s): no extra
+    /// HEAD per file. Otherwise HEAD.
+    /// </summary>
     public async Task<RemoteStat?> StatAsync(string pfn, CancellationToken ct)
     {
+        if (_written.Remove(pfn, out var w) && (w.Expected is not null ? w.ETag is not null : Md5FromETag(w.ETag) is not null))
+            return new RemoteStat(w.Bytes, null, w.Expected is null ? Md5FromETag(w.ETag) : null) { ContentVerified = w.Expected is null ? null : w.Expected == w.ETag };
         var (bucket, key) = Split(pfn);
         try
         {
             var head = await _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, ct).ConfigureAwait(false);
             var etag = head.ETag?.Trim('"').ToLowerInvariant();
-            bool? verified = _multipartETags.Remove(pfn, out var expected) ? expected == etag : null;
-            return new RemoteStat(head.ContentLength, null, Md5FromETag(etag)) { ContentVerified = verified };
+            return new RemoteStat(head.ContentLength, null, Md5FromETag(etag));
         }
         catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
