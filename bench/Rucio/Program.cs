@@ -160,6 +160,25 @@ if (opts.ContainsKey("diag"))
         .Append(("S3Storage.PutAsync only, no hashing", "AWSSDK PutObject, 1 at a time", () => StorageOnly(false))).ToArray();
 if (opts.ContainsKey("diag"))
     variants = variants.Append(("Send-RucioBatch -ThrottleLimit 1, RSE skip_upload_stat", "AWSSDK PutObject, 1 at a time", () => Ours(1, false, true))).ToArray();
+if (opts.GetValueOrDefault("diag") == "3")
+{
+    var all = new byte[256 << 20];
+    new Random(1).NextBytes(all);
+    var sw1 = Stopwatch.StartNew();
+    var ad = new Adler32(); ad.Append(all);
+    Console.WriteLine($"adler32 256 MiB: {sw1.Elapsed.TotalSeconds:F2} s");
+    sw1.Restart();
+    System.Security.Cryptography.MD5.HashData(all);
+    Console.WriteLine($"md5 256 MiB: {sw1.Elapsed.TotalSeconds:F2} s");
+    sw1.Restart();
+    long total = 0;
+    foreach (var f in files) { await using var fs = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan | FileOptions.Asynchronous); int n; while ((n = await fs.ReadAsync(all.AsMemory(0, 1 << 20))) > 0) total += n; }
+    Console.WriteLine($"async read all files: {sw1.Elapsed.TotalSeconds:F2} s");
+    sw1.Restart();
+    foreach (var f in files) { using var fs = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan); int n; while ((n = fs.Read(all, 0, 1 << 20)) > 0) total += n; }
+    Console.WriteLine($"sync read all files: {sw1.Elapsed.TotalSeconds:F2} s");
+    return;
+}
 if (opts.GetValueOrDefault("diag") == "2")
 {
     var sw0 = Stopwatch.StartNew();
@@ -204,7 +223,7 @@ md.AppendLine(inv, $"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {Env
 md.AppendLine(inv, $"Data: {files.Count} files, {totalBytes / 1048576.0:F0} MiB in all: {small} files log-uniform 4 KiB–1 MiB and {large} files log-uniform 1–50 MiB (seeded).");
 md.AppendLine("Storage: the fauxqs S3 server of tests/services on 127.0.0.1 (same process for every variant; a fresh bucket per run, emptied afterwards).");
 md.AppendLine("Send-RucioBatch = the native transport (`RucioUploader`, what the cmdlet runs) with -BatchSize 50 against the Rucio REST stand-in");
-md.AppendLine("(RucioServerStandIn, in process): auth, whoami, RSE, per batch /replicas/list, register (C), rule, PUT per file + HEAD verify, state A, summary file.");
+md.AppendLine("(RucioServerStandIn, in process): auth, whoami, RSE, per batch /replicas/list, register (C), rule, per file a PUT (8 MiB parts above 8 MiB) verified by the server's ETag, state A, summary file.");
 md.AppendLine(inv, $"Each variant ran {repeat} time(s), interleaved, after one warm-up run; the table shows the best time (all times in the last column).");
 md.AppendLine();
 md.AppendLine("| variant | best s | MiB/s | files/s | ratio to bare AWSSDK at same parallelism | all runs (s) |");

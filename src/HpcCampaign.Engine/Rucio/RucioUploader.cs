@@ -70,13 +70,19 @@ public sealed class RucioUploader
             var storages = new Dictionary<RseProtocol, IRucioStorage>();
             try
             {
-                while (await channel.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
-                    while (channel.Reader.TryRead(out var batch))
-                    {
-                        var done = await RunBatchAsync(batch.Number, batch.Items, storages, ct).ConfigureAwait(false);
-                        lock (records) records.AddRange(done);
-                        Report(batches.Count);
-                    }
+                // while a batch uploads, the worker already reads and checksums its next one (the other core's work)
+                (int Number, Task<List<FileWork>> Files)? Next() =>
+                    channel.Reader.TryRead(out var b) ? (b.Number, Task.Run(() => PrepareAsync(b.Number, b.Items, ct), ct)) : null;
+                var next = Next();
+                while (next is { } current)
+                {
+                    var files = await current.Files.ConfigureAwait(false);
+                    next = Next();
+                    var done = await RunBatchAsync(current.Number, files, storages, ct).ConfigureAwait(false);
+                    lock (records) records.AddRange(done);
+                    Report(batches.Count);
+                }
+                if (next is { } pending) await pending.Files.ConfigureAwait(false);
             }
             finally
             {
@@ -155,7 +161,8 @@ public sealed class RucioUploader
         f.Result = Record(f, batch, RucioUploadState.Failed, new HpcException(error.ErrorId, error.Kind, error.Message, f.Item.Path, error.InnerException));
     }
 
-    private async Task<List<RucioUploadRecord>> RunBatchAsync(int batch, List<RucioUploadItem> items, Dictionary<RseProtocol, IRucioStorage> storages, CancellationToken ct)
+    /// <summary>Checksums (register first) or existence (register after upload) of a batch's files; runs ahead of the upload.</summary>
+    private async Task<List<FileWork>> PrepareAsync(int batch, List<RucioUploadItem> items, CancellationToken ct)
     {
         var files = items.Select(i => new FileWork { Item = i }).ToList();
         foreach (var f in files)
@@ -171,6 +178,11 @@ public sealed class RucioUploader
                 Fail(f, batch, ex as HpcException ?? new HpcException("FileReadFailed", HpcErrorKind.ResourceUnavailable, $"Cannot read '{f.Item.Path}': {ex.Message}", f.Item.Path, ex));
             }
         }
+        return files;
+    }
+
+    private async Task<List<RucioUploadRecord>> RunBatchAsync(int batch, List<FileWork> files, Dictionary<RseProtocol, IRucioStorage> storages, CancellationToken ct)
+    {
         try
         {
             await CheckExistingAsync(batch, files.Where(f => f.Result is null).ToList(), ct).ConfigureAwait(false);

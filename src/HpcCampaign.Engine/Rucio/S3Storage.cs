@@ -6,13 +6,15 @@ namespace HpcCampaign.Engine.Rucio;
 
 /// <summary>
 /// s3://host:port/bucket/key with AWSSDK.S3 (path style). Files up to 8 MiB go in one PUT (the ETag is then the
-/// server's md5 of what it stored); larger ones in 8 MiB parts (more for files over 80 GB) read one after the other,
-/// whose md5s give the multipart ETag the server must answer. Object PUTs are atomic, so like gfal.NoRename no
+/// server's md5 of what it stored); larger ones in 8 MiB parts (more for files over 80 GB), read in order, up to 4
+/// uploading at once, whose md5s give the multipart ETag the server must answer. Object PUTs are atomic, so like gfal.NoRename no
 /// temporary name is used. TLS unless the protocol's extended_attributes say "secure": false.
 /// </summary>
 public sealed class S3Storage : IRucioStorage
 {
     public const int PartSize = 8 << 20;
+    /// <summary>Parts of one file uploading at once (memory: this many part buffers per worker).</summary>
+    public const int PartsInFlight = 4;
     private readonly AmazonS3Client _s3;
     // what the server answered to the PUT (its md5 of what it stored) and what the multipart ETag must be
     private readonly Dictionary<string, (long Bytes, string? ETag, string? Expected)> _written = new();
@@ -77,29 +79,47 @@ public sealed class S3Storage : IRucioStorage
         }
     }
 
-    /// <summary>Uploads the parts in order from one buffer; returns the ETag S3 must report: md5(part md5s)-N.</summary>
+    /// <summary>
+    /// Reads the parts in order (so a hashing stream sees the file once, front to back) and keeps up to
+    /// <see cref="PartsInFlight"/> of them uploading at once. Returns the server's ETag and the one it must be:
+    /// md5(part md5s)-N.
+    /// </summary>
     private async Task<(string? ETag, string Expected)> PutMultipartAsync(Stream content, string bucket, string key, CancellationToken ct)
     {
         var partSize = (int)Math.Max(PartSize, (content.Length + 9_999) / 10_000 + (1 << 20) - 1 & ~((1L << 20) - 1));
         var upload = await _s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = key }, ct).ConfigureAwait(false);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(partSize);
+        var inFlight = new Queue<(Task<UploadPartResponse> Task, byte[] Buffer, int Number)>();
+        var parts = new List<PartETag>();
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
-            var parts = new List<PartETag>();
             using var md5OfMd5s = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.MD5);
+            async Task CompleteOldest()
+            {
+                var (task, buffer, number) = inFlight.Dequeue();
+                try { parts.Add(new PartETag(number, (await task.ConfigureAwait(false)).ETag)); }
+                finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
+            }
             for (var number = 1; ; number++)
             {
+                var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(partSize);
                 var n = await content.ReadAtLeastAsync(buffer.AsMemory(0, partSize), partSize, throwOnEndOfStream: false, ct).ConfigureAwait(false);
-                if (n == 0) break;
-                md5OfMd5s.AppendData(System.Security.Cryptography.MD5.HashData(buffer.AsSpan(0, n)));
-                using var part = new MemoryStream(buffer, 0, n, writable: false);
-                var response = await _s3.UploadPartAsync(new UploadPartRequest
+                if (n == 0)
                 {
-                    BucketName = bucket, Key = key, UploadId = upload.UploadId, PartNumber = number, InputStream = part, PartSize = n,
-                }, ct).ConfigureAwait(false);
-                parts.Add(new PartETag(number, response.ETag));
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                    break;
+                }
+                md5OfMd5s.AppendData(System.Security.Cryptography.MD5.HashData(buffer.AsSpan(0, n)));
+                var request = new UploadPartRequest
+                {
+                    BucketName = bucket, Key = key, UploadId = upload.UploadId, PartNumber = number,
+                    InputStream = new MemoryStream(buffer, 0, n, writable: false), PartSize = n,
+                };
+                inFlight.Enqueue((_s3.UploadPartAsync(request, failed.Token), buffer, number));
+                if (inFlight.Count >= PartsInFlight) await CompleteOldest().ConfigureAwait(false);
                 if (n < partSize) break;
             }
+            while (inFlight.Count > 0) await CompleteOldest().ConfigureAwait(false);
             var done = await _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
             {
                 BucketName = bucket, Key = key, UploadId = upload.UploadId, PartETags = parts,
@@ -108,13 +128,16 @@ public sealed class S3Storage : IRucioStorage
         }
         catch
         {
+            failed.Cancel();
+            while (inFlight.Count > 0)
+            {
+                var (task, buffer, _) = inFlight.Dequeue();
+                try { await task.ConfigureAwait(false); } catch (Exception) { }
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
             try { await _s3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = bucket, Key = key, UploadId = upload.UploadId }, CancellationToken.None).ConfigureAwait(false); }
             catch (AmazonServiceException) { }
             throw;
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
