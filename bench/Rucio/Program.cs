@@ -132,11 +132,11 @@ async Task<double> Ours(int throttle, bool registerAfterUpload, bool skipStat = 
 // ---- runs, interleaved so that machine noise hits all variants alike ----------------------------------------------
 var variants = new (string Name, string Baseline, Func<Task<double>> Run)[]
 {
-    ("AWSSDK PutObject, 1 at a time", "", () => Raw(1)),
-    ("Send-RucioBatch -ThrottleLimit 1", "AWSSDK PutObject, 1 at a time", () => Ours(1, false)),
-    ("AWSSDK PutObject, 8 in parallel", "", () => Raw(8)),
-    ("Send-RucioBatch -ThrottleLimit 8", "AWSSDK PutObject, 8 in parallel", () => Ours(8, false)),
-    ("Send-RucioBatch -ThrottleLimit 8 -RegisterAfterUpload", "AWSSDK PutObject, 8 in parallel", () => Ours(8, true)),
+    ("bare AWSSDK TransferUtility, 1 file at a time", "", () => Raw(1)),
+    ("Send-RucioBatch -ThrottleLimit 1", "bare AWSSDK TransferUtility, 1 file at a time", () => Ours(1, false)),
+    ("bare AWSSDK TransferUtility, 8 files at a time", "", () => Raw(8)),
+    ("Send-RucioBatch -ThrottleLimit 8", "bare AWSSDK TransferUtility, 8 files at a time", () => Ours(8, false)),
+    ("Send-RucioBatch -ThrottleLimit 8 -RegisterAfterUpload", "bare AWSSDK TransferUtility, 8 files at a time", () => Ours(8, true)),
 };
 async Task<double> StorageOnly(bool hashing)
 {
@@ -156,10 +156,10 @@ async Task<double> StorageOnly(bool hashing)
 }
 
 if (opts.ContainsKey("diag"))
-    variants = variants.Append(("S3Storage.PutAsync only, hashing", "AWSSDK PutObject, 1 at a time", () => StorageOnly(true)))
-        .Append(("S3Storage.PutAsync only, no hashing", "AWSSDK PutObject, 1 at a time", () => StorageOnly(false))).ToArray();
+    variants = variants.Append(("S3Storage.PutAsync only, hashing", "bare AWSSDK TransferUtility, 1 file at a time", () => StorageOnly(true)))
+        .Append(("S3Storage.PutAsync only, no hashing", "bare AWSSDK TransferUtility, 1 file at a time", () => StorageOnly(false))).ToArray();
 if (opts.ContainsKey("diag"))
-    variants = variants.Append(("Send-RucioBatch -ThrottleLimit 1, RSE skip_upload_stat", "AWSSDK PutObject, 1 at a time", () => Ours(1, false, true))).ToArray();
+    variants = variants.Append(("Send-RucioBatch -ThrottleLimit 1, RSE skip_upload_stat", "bare AWSSDK TransferUtility, 1 file at a time", () => Ours(1, false, true))).ToArray();
 if (opts.GetValueOrDefault("diag") == "3")
 {
     var all = new byte[256 << 20];
