@@ -65,24 +65,26 @@ public sealed class RucioUploader
         var channel = Channel.CreateUnbounded<(int Number, List<RucioUploadItem> Items)>();
         for (var i = 0; i < batches.Count; i++) channel.Writer.TryWrite((i + 1, batches[i]));
         channel.Writer.Complete();
-        var workers = Enumerable.Range(0, Math.Clamp(_options.ThrottleLimit, 1, Math.Max(1, batches.Count))).Select(_ => Task.Run(async () =>
+        var workerCount = Math.Clamp(_options.ThrottleLimit, 1, Math.Max(1, batches.Count));
+        var workers = Enumerable.Range(0, workerCount).Select(_ => Task.Run(async () =>
         {
             var storages = new Dictionary<RseProtocol, IRucioStorage>();
             try
             {
-                // while a batch uploads, the worker already reads and checksums its next one (the other core's work)
-                (int Number, Task<List<FileWork>> Files)? Next() =>
+                (int Number, Task<List<FileWork>> Files)? Take() =>
                     channel.Reader.TryRead(out var b) ? (b.Number, Task.Run(() => PrepareAsync(b.Number, b.Items, ct), ct)) : null;
-                var next = Next();
+                var next = Take();
                 while (next is { } current)
                 {
                     var files = await current.Files.ConfigureAwait(false);
-                    next = Next();
+                    // while a batch uploads, read and checksum the next one (the other core's work), unless that
+                    // would leave another worker without a batch
+                    next = channel.Reader.Count >= workerCount ? Take() : null;
                     var done = await RunBatchAsync(current.Number, files, storages, ct).ConfigureAwait(false);
                     lock (records) records.AddRange(done);
                     Report(batches.Count);
+                    next ??= Take();
                 }
-                if (next is { } pending) await pending.Files.ConfigureAwait(false);
             }
             finally
             {

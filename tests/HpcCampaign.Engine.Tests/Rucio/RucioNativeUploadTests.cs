@@ -73,6 +73,19 @@ public class RucioNativeUploadTests
     }
 
     [Fact]
+    public async Task AsManyBatchesAsWorkersAllRunAtOnce()
+    {
+        using var kit = new RucioTestKit(nameof(AsManyBatchesAsWorkersAllRunAtOnce));
+        var root = TestEnv.NewTempDir();
+        kit.Server.AddRse("POSIX", new JsonArray(RucioServerStandIn.Protocol("file", "localhost", 0, root, "rucio.rse.protocols.posix.Default")));
+        kit.Server.HoldListsUntilConcurrent = 3;
+        var records = await new RucioUploader(kit.Config, kit.Options("POSIX", batchSize: 3, throttle: 3), new CollectingSink()).RunAsync(kit.MakeFiles(9), CancellationToken.None);
+        Assert.All(records, r => Assert.Equal(RucioUploadState.Uploaded, r.State));
+        Assert.Equal(3, kit.Server.MaxConcurrentLists); // no worker read ahead a batch another worker could have run
+        Assert.Equal(new[] { 1, 2, 3 }, records.Select(r => r.Batch).Distinct().OrderBy(b => b));
+    }
+
+    [Fact]
     public async Task RegisterAfterUploadReadsEachFileOnceAndRegistersItAvailable()
     {
         using var kit = new RucioTestKit(nameof(RegisterAfterUploadReadsEachFileOnceAndRegistersItAvailable));
