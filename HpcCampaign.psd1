@@ -49,6 +49,7 @@
         'Send-SynchrotronEpnAlert'
         'Register-SynchrotronSync'
         # rucio
+        'Send-RucioBatch'
         # topic archive
     )
     FunctionsToExport    = @()
