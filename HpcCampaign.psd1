@@ -38,6 +38,7 @@
         'Set-CampaignTimeSeries'
         'Update-Campaign'
         'Export-CampaignFile'
+        'Add-CampaignScalarField'
         # campaign connector
         # hot directory
         # synchrotron
