@@ -39,6 +39,7 @@
         'Update-Campaign'
         'Export-CampaignFile'
         'Add-CampaignScalarField'
+        'Add-CampaignVisualization'
         # campaign connector
         # hot directory
         # synchrotron

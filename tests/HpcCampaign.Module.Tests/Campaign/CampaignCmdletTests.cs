@@ -230,3 +230,33 @@ public sealed class CampaignCmdletTests
         Assert.Equal(1L, Scalar(aca, "SELECT count(*) FROM replica WHERE deltime > 0"));
     }
 }
+
+public sealed class CampaignScalarAndVisualizationCmdletTests
+{
+    [Fact]
+    public void ScalarFieldsAndAVisualizationSequence()
+    {
+        var dir = TestEnv.NewTempDir();
+        File.WriteAllBytes(Path.Combine(dir, "f0.raw"), Enumerable.Range(0, 12).Select(i => (byte)i).ToArray());
+        File.WriteAllBytes(Path.Combine(dir, "f1.raw"), Enumerable.Range(10, 12).Select(i => (byte)i).ToArray());
+        File.WriteAllText(Path.Combine(dir, "run.txt"), "source");
+        File.WriteAllText(Path.Combine(dir, "vis.json"),
+            "{\"name\": \"seq\", \"vis_type\": \"heatmap\", \"source_dataset\": \"run.txt\", \"variables\": [\"v\"], \"items\": [\"fields/f0\", \"fields/f1\"]}");
+        using var s = new PsSession();
+        var r = s.Run($"""
+            $ExecutionContext.SessionState.Path.SetLocation('{dir}') | Out-Null
+            Add-CampaignText v.aca run.txt
+            Add-CampaignScalarField v.aca f0.raw -Shape 3,4 -DataType uint8 -Name fields/f0 -PassThru
+            Add-CampaignScalarField v.aca f1.raw -Shape 3,4 -DataType uint8 -Name fields/f1
+            Add-CampaignVisualization v.aca vis.json
+            """);
+        r.AssertNoErrors();
+        var field = r.Output.Single(o => o.BaseObject.GetType().Name == "CampaignDataset");
+        Assert.Equal("SCALAR_FIELD", field.Properties["Format"].Value);
+        var vis = r.Output.Single(o => o.BaseObject.GetType().Name == "CampaignVisualization");
+        Assert.Equal(2, ((System.Collections.ICollection)vis.Properties["Items"].Value!).Count);
+        var again = s.Run("Add-CampaignVisualization v.aca vis.json");
+        Assert.Equal("VisualizationExists,HpcCampaign.Commands.Campaign.AddCampaignVisualizationCommand", Assert.Single(again.Errors).FullyQualifiedErrorId);
+        s.Run("Add-CampaignVisualization v.aca vis.json -Replace").AssertNoErrors();
+    }
+}
