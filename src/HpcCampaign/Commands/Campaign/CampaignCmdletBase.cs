@@ -15,6 +15,7 @@ public abstract class CampaignCmdletBase : HpcCmdlet
     {
         var full = ResolveOutputPath(path);
         if (full is null) return null;
+        if (!File.Exists(full) && !File.Exists(CampaignDb.WithExtension(full)) && InStore(path) is { } stored) full = stored;
         if (!File.Exists(full) && File.Exists(CampaignDb.WithExtension(full))) full = CampaignDb.WithExtension(full);
         else if (!File.Exists(full) && !mustExist) full = CampaignDb.WithExtension(full);
         if (mustExist && !File.Exists(full))
@@ -23,6 +24,24 @@ public abstract class CampaignCmdletBase : HpcCmdlet
             return null;
         }
         return full;
+    }
+
+    /// <summary>
+    /// Like the original: a bare relative name that does not exist here is looked up in the campaign store
+    /// (campaignstorepath of config.yaml). Paths starting with ./, ../ or ~ are never redirected.
+    /// </summary>
+    private static string? InStore(string path)
+    {
+        if (System.IO.Path.IsPathRooted(path) || path.StartsWith("./", StringComparison.Ordinal) || path.StartsWith("../", StringComparison.Ordinal) ||
+            path.StartsWith(".\\", StringComparison.Ordinal) || path.StartsWith("~", StringComparison.Ordinal))
+            return null;
+        string? store;
+        try { store = HpcCampaign.Engine.Config.CampaignConfig.Load().CampaignStorePath; }
+        catch (HpcException) { return null; }
+        if (store is null) return null;
+        var candidate = System.IO.Path.Combine(store, path);
+        if (File.Exists(candidate)) return candidate;
+        return File.Exists(CampaignDb.WithExtension(candidate)) ? CampaignDb.WithExtension(candidate) : null;
     }
 
     /// <summary>Loads and unlocks a key file (prompting for the password of a protected key). Null after an error record.</summary>
@@ -120,6 +139,13 @@ public abstract class AddCampaignItemCommandBase : CampaignCmdletBase
         catch (HpcException ex)
         {
             Fail(ex);
+        }
+        if (_host!.IsS3 && Directory is null)
+        {
+            WriteHpcError(new HpcException("S3BucketRequired", HpcErrorKind.InvalidArgument,
+                $"Host '{_host.ShortName}' is an S3 service; give the bucket with -Directory.", _host.ShortName));
+            _archive = null;
+            return;
         }
         _baseDirectory = Directory is null ? CurrentFileSystemLocation
             : _host!.IsRemote ? Directory.TrimEnd('/') : ResolveOutputPath(Directory);
