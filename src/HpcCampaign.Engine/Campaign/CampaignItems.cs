@@ -53,6 +53,9 @@ public static class CampaignItemReader
         CheckName(datasetName, request.SourcePath);
         CheckName(request.ReplicaName, request.SourcePath);
         var uuid = CampaignIds.ForPath(request.Directory, request.ReplicaName);
+        if (host.IsRemote && request.Kind == CampaignItemKind.Image)
+            throw new HpcException("RemoteImageNotSupported", HpcErrorKind.InvalidArgument,
+                $"'{request.ReplicaName}': an image on remote host '{host.ShortName}' cannot be measured, and ADIOS2 needs its resolution; add it from a local copy.", request.SourcePath);
         if (host.IsRemote)
         {
             var item = new PreparedItem
