@@ -14,11 +14,10 @@ dotnet run -c Release --no-build --project bench/Campaign -- "$work" | tee "$wor
 dotnet build src/HpcCampaign.Host -v q -nologo >/dev/null
 hpcc_dll="$(ls -t src/HpcCampaign.Host/bin/*/net10.0/hpcc.dll | head -1)"
 rm -f "$work/hpcc.aca"
-start=$(date +%s.%N)
-HPCCAMPAIGN_CONFIG_PATH="$work/config" dotnet "$hpcc_dll" -Command "Set-Location '$work/texts'; Add-CampaignText '$work/hpcc.aca' *.txt"
-end=$(date +%s.%N)
+TIMEFORMAT='%R %U %S'
+{ time HPCCAMPAIGN_CONFIG_PATH="$work/config" dotnet "$hpcc_dll" -Command "\$ExecutionContext.SessionState.Path.SetLocation('$work/texts') | Out-Null; Add-CampaignText '$work/hpcc.aca' *.txt" ; } 2> "$work/hpcc-time.txt"
+read -r hpcc_real hpcc_user hpcc_sys < <(tail -1 "$work/hpcc-time.txt")
 count=$(sqlite3 "$work/hpcc.aca" 'select count(*) from dataset' 2>/dev/null || echo '?')
-hpcc_s=$(echo "$end - $start" | bc)
 {
   echo "# Campaign archive benchmark"
   echo
@@ -31,6 +30,8 @@ hpcc_s=$(echo "$end - $start" | bc)
   echo
   cat "$work/table.md"
   echo
-  echo "hpcc whole process, \`Add-CampaignText x.aca *.txt\` for $count references: ${hpcc_s} s."
+  echo "hpcc whole process, \`Add-CampaignText x.aca *.txt\` for $count references: ${hpcc_real} s wall, ${hpcc_user} s user + ${hpcc_sys} s system CPU."
+  echo
+  echo "Load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs share the 2 cores)."
 } > "$out"
 echo "wrote $out"

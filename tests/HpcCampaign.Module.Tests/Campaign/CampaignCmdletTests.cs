@@ -157,6 +157,22 @@ public sealed class CampaignCmdletTests
     }
 
     [Fact]
+    public void WildcardSourcesMatchLikePowerShellGlobbing()
+    {
+        var dir = CopySource();
+        File.WriteAllText(Path.Combine(dir, "docs", ".hidden.txt"), "h");
+        using var s = At(dir);
+        var none = s.Run("Add-CampaignText w.aca docs/*.md");
+        Assert.Equal("PathNotFound," + Ns + "AddCampaignTextCommand", Assert.Single(none.Errors).FullyQualifiedErrorId);
+        Assert.False(File.Exists(Path.Combine(dir, "w.aca")));
+        s.Run("Add-CampaignText w.aca docs/*.TXT").AssertNoErrors();
+        var names = s.Run("Get-CampaignDataset w.aca | ForEach-Object Name");
+        Assert.Equal(new[] { "docs/README.txt", "docs/notes.txt" }, names.Output.Select(o => (string)o.BaseObject));
+        s.Run("Add-CampaignImage w.aca plots/t[01].png -Store").AssertNoErrors();
+        Assert.Equal(2L, Scalar(Path.Combine(dir, "w.aca"), "SELECT count(*) FROM dataset WHERE fileformat = 'IMAGE'"));
+    }
+
+    [Fact]
     public void UpdateCampaignUpgradesAnOlderArchive()
     {
         var dir = TestEnv.NewTempDir();

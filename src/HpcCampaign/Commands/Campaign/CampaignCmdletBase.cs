@@ -166,7 +166,7 @@ public abstract class AddCampaignItemCommandBase : CampaignCmdletBase
                 }));
             return;
         }
-        foreach (var full in ResolveExistingPaths(Source, literal: false))
+        foreach (var full in ExpandSources(Source))
         {
             var trimmed = System.IO.Path.TrimEndingDirectorySeparator(full);
             var relative = System.IO.Path.GetRelativePath(_baseDirectory, trimmed);
@@ -181,6 +181,43 @@ public abstract class AddCampaignItemCommandBase : CampaignCmdletBase
                 SourcePath = trimmed, ReplicaName = name.Replace('\\', '/'), Directory = dir.Replace('\\', '/'), DatasetName = Name, Kind = Kind,
             }));
         }
+    }
+
+    /// <summary>
+    /// Sources as PowerShell resolves them, but a wildcard in the last path segment only is matched here against one
+    /// directory listing: PowerShell's provider globbing costs about half a millisecond per match, which dominated
+    /// adding thousands of files. Hidden (dot) files are skipped, as PowerShell's globbing does without -Force.
+    /// </summary>
+    private List<string> ExpandSources(string[] sources)
+    {
+        var result = new List<string>();
+        foreach (var s in sources)
+        {
+            if (!WildcardPattern.ContainsWildcardCharacters(s))
+            {
+                result.AddRange(ResolveExistingPaths(new[] { s }, literal: true));
+                continue;
+            }
+            var dirPart = System.IO.Path.GetDirectoryName(s);
+            var namePart = System.IO.Path.GetFileName(s);
+            if (namePart.Length == 0 || (!string.IsNullOrEmpty(dirPart) && WildcardPattern.ContainsWildcardCharacters(dirPart)) || s.Contains(':'))
+            {
+                result.AddRange(ResolveExistingPaths(new[] { s }, literal: false));
+                continue;
+            }
+            var dir = ResolveOutputPath(string.IsNullOrEmpty(dirPart) ? "." : dirPart);
+            if (dir is null) continue;
+            var pattern = new WildcardPattern(namePart, WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant);
+            var matches = System.IO.Directory.Exists(dir)
+                ? System.IO.Directory.EnumerateFileSystemEntries(dir)
+                    .Where(e => System.IO.Path.GetFileName(e) is var n && !n.StartsWith('.') && pattern.IsMatch(n))
+                    .OrderBy(e => e, StringComparer.Ordinal).ToList()
+                : new List<string>();
+            if (matches.Count == 0)
+                WriteError(Errors.Create("PathNotFound", ErrorCategory.ObjectNotFound, $"Cannot find path '{s}' because it does not exist.", s));
+            result.AddRange(matches);
+        }
+        return result;
     }
 
     protected override void EndProcessing()
