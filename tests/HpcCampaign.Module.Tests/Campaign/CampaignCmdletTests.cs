@@ -130,6 +130,25 @@ public sealed class CampaignCmdletTests
     }
 
     [Fact]
+    public void ProtectedKeysTakeAPassword()
+    {
+        var dir = CopySource();
+        using var s = At(dir);
+        var vars = new Dictionary<string, object?> { ["pw"] = TestSetup.Secure("correct horse"), ["bad"] = TestSetup.Secure("wrong") };
+        var r = s.Run("""
+            New-CampaignKey -Path ./p.key -Password $pw | Out-Null
+            Add-CampaignText p.aca docs/README.txt -Store -Key ./p.key -Password $pw
+            (Get-CampaignDataset p.aca).Replicas.Files | ForEach-Object { $_.StoredLength - $_.CompressedLength }
+            """, vars);   // each Argon2i derivation costs 512 MiB and seconds: the export side is covered with plain keys
+        r.AssertNoErrors();
+        Assert.Equal(40L, Assert.Single(r.Output).BaseObject);
+        var before = File.ReadAllBytes(Path.Combine(dir, "p.aca"));
+        var wrong = s.Run("Add-CampaignText p.aca docs/notes.txt -Store -Key ./p.key -Password $bad", vars);
+        Assert.Equal("WrongPassword," + Ns + "AddCampaignTextCommand", Assert.Single(wrong.Errors).FullyQualifiedErrorId);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(dir, "p.aca")));
+    }
+
+    [Fact]
     public void ErrorsHaveTheirOwnIdsAndLeaveTheArchiveUnchanged()
     {
         var dir = CopySource();
