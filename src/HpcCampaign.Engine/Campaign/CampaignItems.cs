@@ -226,7 +226,7 @@ public static class BpMetadata
         foreach (var p in parts)
         {
             if (!File.Exists(p)) continue;
-            using var fs = new FileStream(p, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan);
+            using var fs = new FileStream(p, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
             fs.CopyTo(ms);
         }
         return ms.ToArray();
