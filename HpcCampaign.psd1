@@ -38,6 +38,8 @@
         'Set-CampaignTimeSeries'
         'Update-Campaign'
         'Export-CampaignFile'
+        'Add-CampaignScalarField'
+        'Add-CampaignVisualization'
         # campaign connector
         'Start-CampaignConnector'
         'Stop-CampaignConnector'

@@ -221,3 +221,25 @@ public sealed class CampaignTarIndex
     public int EntryCount { get; }
     public override string ToString() => Path;
 }
+
+/// <summary>A visualization sequence (Add-CampaignVisualization).</summary>
+public sealed class CampaignVisualization
+{
+    public CampaignVisualization(string archivePath, long visualizationId, string name, string type, string? thumbnailUuid,
+        IReadOnlyList<string> variables, IReadOnlyList<string> items)
+    {
+        ArchivePath = archivePath; VisualizationId = visualizationId; Name = name; Type = type; ThumbnailUuid = thumbnailUuid;
+        Variables = variables; Items = items;
+    }
+
+    public string ArchivePath { get; }
+    public long VisualizationId { get; }
+    public string Name { get; }
+    public string Type { get; }
+    public string? ThumbnailUuid { get; }
+    /// <summary>"role: variable (dataset)" per variable.</summary>
+    public IReadOnlyList<string> Variables { get; }
+    /// <summary>Item dataset uuids in order.</summary>
+    public IReadOnlyList<string> Items { get; }
+    public override string ToString() => Name;
+}

@@ -22,7 +22,7 @@ public static class BlobCodec
     /// <summary>Encodes a file by streaming it (hash and compression in one pass; only the result is in memory).</summary>
     public static EncodedBlob EncodeFile(string sourcePath, string name, bool compress, byte[]? key, long modTime)
     {
-        using var input = new FileStream(sourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan);
+        using var input = new FileStream(sourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
         return EncodeStream(input, name, compress, key, modTime);
     }
 
@@ -43,9 +43,9 @@ public static class BlobCodec
     public static EncodedBlob EncodeStream(Stream input, string name, bool compress, byte[]? key, long modTime)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
-        var output = new MemoryStream();
+        var output = new MemoryStream(input.CanSeek ? (int)Math.Min(input.Length + 64, 1 << 20) : 4096);
         long total = 0;
-        var buffer = new byte[81920];
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
         Stream sinkStream = compress ? new ZLibStream(output, CompressionLevel.Optimal, leaveOpen: true) : output;
         try
         {
@@ -60,6 +60,7 @@ public static class BlobCodec
         finally
         {
             if (compress) sinkStream.Dispose();
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
         var checksum = Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
         return Finish(name, compress, total, output.ToArray(), checksum, key, modTime);

@@ -53,6 +53,9 @@ public static class CampaignItemReader
         CheckName(datasetName, request.SourcePath);
         CheckName(request.ReplicaName, request.SourcePath);
         var uuid = CampaignIds.ForPath(request.Directory, request.ReplicaName);
+        if (host.IsRemote && request.Kind == CampaignItemKind.Image)
+            throw new HpcException("RemoteImageNotSupported", HpcErrorKind.InvalidArgument,
+                $"'{request.ReplicaName}': an image on remote host '{host.ShortName}' cannot be measured, and ADIOS2 needs its resolution; add it from a local copy.", request.SourcePath);
         if (host.IsRemote)
         {
             var item = new PreparedItem
@@ -223,7 +226,7 @@ public static class BpMetadata
         foreach (var p in parts)
         {
             if (!File.Exists(p)) continue;
-            using var fs = new FileStream(p, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan);
+            using var fs = new FileStream(p, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
             fs.CopyTo(ms);
         }
         return ms.ToArray();

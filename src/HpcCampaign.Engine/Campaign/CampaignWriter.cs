@@ -15,7 +15,7 @@ internal sealed class CampaignWriter : IDisposable
     private readonly long _keyIndex;
     private readonly Dictionary<string, long> _dirIds = new(StringComparer.Ordinal);
     private readonly CampaignHost _host;
-    private readonly SqliteCommand _dataset, _replica, _resolution, _findFile, _updateFile, _insertFile, _link;
+    private readonly SqliteCommand _dataset, _datasetRevive, _replica, _replicaUpdate, _resolution, _findFile, _updateFile, _insertFile, _link;
 
     public CampaignWriter(SqliteConnection db, SqliteTransaction tx, CampaignHost host, string? keyId, long now)
     {
@@ -25,12 +25,17 @@ internal sealed class CampaignWriter : IDisposable
         _host = host;
         _hostId = EnsureHost(db, tx, host.ShortName, host.LongName, host.DefaultProtocol, now);
         _keyIndex = keyId is null ? 0 : EnsureKey(db, tx, keyId);
+        // insert-or-nothing, then (rarely) an update: the common path needs no result set, the id comes from
+        // sqlite3_last_insert_rowid. Same effect as the original's upserts.
         _dataset = Prepare("INSERT INTO dataset (name, uuid, modtime, deltime, fileformat, tsid, tsorder) VALUES ($name, $uuid, $mt, 0, $fmt, 0, 0) " +
-                           "ON CONFLICT (name) DO UPDATE SET deltime = 0 RETURNING rowid", "$name", "$uuid", "$mt", "$fmt");
+                           "ON CONFLICT (name) DO NOTHING", "$name", "$uuid", "$mt", "$fmt");
+        _datasetRevive = Prepare("UPDATE dataset SET deltime = 0 WHERE name = $name RETURNING rowid", "$name");
         _replica = Prepare("INSERT INTO replica (datasetid, hostid, dirid, archiveid, name, modtime, deltime, keyid, size) " +
                            "VALUES ($ds, $host, $dir, 0, $name, $mt, 0, $key, $size) " +
-                           "ON CONFLICT (datasetid, hostid, dirid, archiveid, name) DO UPDATE SET modtime = excluded.modtime, deltime = 0, " +
-                           "keyid = excluded.keyid, size = excluded.size RETURNING rowid", "$ds", "$host", "$dir", "$name", "$mt", "$key", "$size");
+                           "ON CONFLICT (datasetid, hostid, dirid, archiveid, name) DO NOTHING", "$ds", "$host", "$dir", "$name", "$mt", "$key", "$size");
+        _replicaUpdate = Prepare("UPDATE replica SET modtime = $mt, deltime = 0, keyid = $key, size = $size " +
+                                 "WHERE datasetid = $ds AND hostid = $host AND dirid = $dir AND archiveid = 0 AND name = $name RETURNING rowid",
+                                 "$mt", "$key", "$size", "$ds", "$host", "$dir", "$name");
         _resolution = Prepare("INSERT INTO resolution (replicaid, x, y) VALUES ($r, $x, $y) ON CONFLICT (replicaid) DO UPDATE SET x = excluded.x, y = excluded.y",
             "$r", "$x", "$y");
         _findFile = Prepare("SELECT f.fileid FROM file f JOIN repfiles rf ON rf.fileid = f.fileid WHERE rf.replicaid = $r AND f.name = $name", "$r", "$name");
@@ -120,13 +125,26 @@ internal sealed class CampaignWriter : IDisposable
         return id;
     }
 
+    private long LastRowId() => SQLitePCL.raw.sqlite3_last_insert_rowid(_db.Handle);
+
+    private static int Run(SqliteCommand cmd, params object?[] values)
+    {
+        for (int i = 0; i < values.Length; i++) cmd.Parameters[i].Value = values[i] ?? DBNull.Value;
+        return cmd.ExecuteNonQuery();
+    }
+
     /// <summary>Writes one prepared item; returns the dataset rowid.</summary>
     public long Write(PreparedItem item)
     {
-        var datasetId = (long)Scalar(_dataset, item.DatasetName, item.Uuid, item.ModTime, item.Format);
+        var datasetId = Run(_dataset, item.DatasetName, item.Uuid, item.ModTime, item.Format) == 1
+            ? LastRowId()
+            : (long)Scalar(_datasetRevive, item.DatasetName);
         foreach (var r in item.Replicas)
         {
-            var replicaId = (long)Scalar(_replica, datasetId, _hostId, DirectoryId(r.Directory), r.Name, r.ModTime, _keyIndex, r.Size);
+            var dirId = DirectoryId(r.Directory);
+            var replicaId = Run(_replica, datasetId, _hostId, dirId, r.Name, r.ModTime, _keyIndex, r.Size) == 1
+                ? LastRowId()
+                : (long)Scalar(_replicaUpdate, r.ModTime, _keyIndex, r.Size, datasetId, _hostId, dirId, r.Name);
             if (r.Width is int w && r.Height is int h) Exec(_resolution, replicaId, w, h);
             foreach (var f in r.Files) WriteFile(replicaId, f);
         }
@@ -147,6 +165,6 @@ internal sealed class CampaignWriter : IDisposable
 
     public void Dispose()
     {
-        foreach (var c in new[] { _dataset, _replica, _resolution, _findFile, _updateFile, _insertFile, _link }) c.Dispose();
+        foreach (var c in new[] { _dataset, _datasetRevive, _replica, _replicaUpdate, _resolution, _findFile, _updateFile, _insertFile, _link }) c.Dispose();
     }
 }

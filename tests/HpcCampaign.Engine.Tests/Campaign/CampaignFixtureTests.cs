@@ -45,6 +45,18 @@ public sealed class CampaignFixtureTests
     }
 
     [Fact]
+    public void ANewArchiveHasExactlyTheOriginalsSchema()
+    {
+        var aca = Path.Combine(TestEnv.NewTempDir(), "new.aca");
+        CampaignDb.CreateNew(aca, false);
+        const string sql = "SELECT type || '|' || name || '|' || tbl_name || '|' || ifnull(sql, '') FROM sqlite_master ORDER BY rowid";
+        var original = CampaignTestData.Rows(Fixture("demo.aca"), sql).Select(r => (string)r[0]!).ToList();
+        Assert.Equal(original, CampaignTestData.Rows(aca, sql).Select(r => (string)r[0]!).ToList());
+        Assert.Equal(CampaignTestData.Scalar(Fixture("demo.aca"), "PRAGMA page_size"), CampaignTestData.Scalar(aca, "PRAGMA page_size"));
+        Assert.Equal(0L, CampaignTestData.Scalar(aca, "PRAGMA user_version"));
+    }
+
+    [Fact]
     public void ComputesTheSameUuidsAsTheOriginal()
     {
         var all = CampaignReader.Datasets(Fixture("demo.aca"), new CampaignDatasetFilter { IncludeDeleted = true });

@@ -130,6 +130,25 @@ public sealed class CampaignCmdletTests
     }
 
     [Fact]
+    public void ProtectedKeysTakeAPassword()
+    {
+        var dir = CopySource();
+        using var s = At(dir);
+        var vars = new Dictionary<string, object?> { ["pw"] = TestSetup.Secure("correct horse"), ["bad"] = TestSetup.Secure("wrong") };
+        var r = s.Run("""
+            New-CampaignKey -Path ./p.key -Password $pw | Out-Null
+            Add-CampaignText p.aca docs/README.txt -Store -Key ./p.key -Password $pw
+            (Get-CampaignDataset p.aca).Replicas.Files | ForEach-Object { $_.StoredLength - $_.CompressedLength }
+            """, vars);   // each Argon2i derivation costs 512 MiB and seconds: the export side is covered with plain keys
+        r.AssertNoErrors();
+        Assert.Equal(40L, Assert.Single(r.Output).BaseObject);
+        var before = File.ReadAllBytes(Path.Combine(dir, "p.aca"));
+        var wrong = s.Run("Add-CampaignText p.aca docs/notes.txt -Store -Key ./p.key -Password $bad", vars);
+        Assert.Equal("WrongPassword," + Ns + "AddCampaignTextCommand", Assert.Single(wrong.Errors).FullyQualifiedErrorId);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(dir, "p.aca")));
+    }
+
+    [Fact]
     public void ErrorsHaveTheirOwnIdsAndLeaveTheArchiveUnchanged()
     {
         var dir = CopySource();
@@ -154,6 +173,22 @@ public sealed class CampaignCmdletTests
         var exists = s.Run("New-Campaign e.aca");
         Assert.Equal("ArchiveExists," + Ns + "NewCampaignCommand", Assert.Single(exists.Errors).FullyQualifiedErrorId);
         Assert.Equal(before, File.ReadAllBytes(aca));
+    }
+
+    [Fact]
+    public void WildcardSourcesMatchLikePowerShellGlobbing()
+    {
+        var dir = CopySource();
+        File.WriteAllText(Path.Combine(dir, "docs", ".hidden.txt"), "h");
+        using var s = At(dir);
+        var none = s.Run("Add-CampaignText w.aca docs/*.md");
+        Assert.Equal("PathNotFound," + Ns + "AddCampaignTextCommand", Assert.Single(none.Errors).FullyQualifiedErrorId);
+        Assert.False(File.Exists(Path.Combine(dir, "w.aca")));
+        s.Run("Add-CampaignText w.aca docs/*.TXT").AssertNoErrors();
+        var names = s.Run("Get-CampaignDataset w.aca | ForEach-Object Name");
+        Assert.Equal(new[] { "docs/README.txt", "docs/notes.txt" }, names.Output.Select(o => (string)o.BaseObject));
+        s.Run("Add-CampaignImage w.aca plots/t[01].png -Store").AssertNoErrors();
+        Assert.Equal(2L, Scalar(Path.Combine(dir, "w.aca"), "SELECT count(*) FROM dataset WHERE fileformat = 'IMAGE'"));
     }
 
     [Fact]
@@ -228,5 +263,35 @@ public sealed class CampaignCmdletTests
         var aca = Path.Combine(dir, "t.aca");
         Assert.Equal(1L, Scalar(aca, "SELECT count(*) FROM archiveidx"));
         Assert.Equal(1L, Scalar(aca, "SELECT count(*) FROM replica WHERE deltime > 0"));
+    }
+}
+
+public sealed class CampaignScalarAndVisualizationCmdletTests
+{
+    [Fact]
+    public void ScalarFieldsAndAVisualizationSequence()
+    {
+        var dir = TestEnv.NewTempDir();
+        File.WriteAllBytes(Path.Combine(dir, "f0.raw"), Enumerable.Range(0, 12).Select(i => (byte)i).ToArray());
+        File.WriteAllBytes(Path.Combine(dir, "f1.raw"), Enumerable.Range(10, 12).Select(i => (byte)i).ToArray());
+        File.WriteAllText(Path.Combine(dir, "run.txt"), "source");
+        File.WriteAllText(Path.Combine(dir, "vis.json"),
+            "{\"name\": \"seq\", \"vis_type\": \"heatmap\", \"source_dataset\": \"run.txt\", \"variables\": [\"v\"], \"items\": [\"fields/f0\", \"fields/f1\"]}");
+        using var s = new PsSession();
+        var r = s.Run($"""
+            $ExecutionContext.SessionState.Path.SetLocation('{dir}') | Out-Null
+            Add-CampaignText v.aca run.txt
+            Add-CampaignScalarField v.aca f0.raw -Shape 3,4 -DataType uint8 -Name fields/f0 -PassThru
+            Add-CampaignScalarField v.aca f1.raw -Shape 3,4 -DataType uint8 -Name fields/f1
+            Add-CampaignVisualization v.aca vis.json
+            """);
+        r.AssertNoErrors();
+        var field = r.Output.Single(o => o.BaseObject.GetType().Name == "CampaignDataset");
+        Assert.Equal("SCALAR_FIELD", field.Properties["Format"].Value);
+        var vis = r.Output.Single(o => o.BaseObject.GetType().Name == "CampaignVisualization");
+        Assert.Equal(2, ((System.Collections.ICollection)vis.Properties["Items"].Value!).Count);
+        var again = s.Run("Add-CampaignVisualization v.aca vis.json");
+        Assert.Equal("VisualizationExists,HpcCampaign.Commands.Campaign.AddCampaignVisualizationCommand", Assert.Single(again.Errors).FullyQualifiedErrorId);
+        s.Run("Add-CampaignVisualization v.aca vis.json -Replace").AssertNoErrors();
     }
 }

@@ -26,7 +26,7 @@ public class ModuleTests
             Assert.Contains("## SYNOPSIS", text);
             Assert.Contains("## EXAMPLES", text);
             Assert.Matches(@"### Example 1", text);
-            var synopsis = Regex.Match(text, @"## SYNOPSIS\s*\n(.+?)\n").Groups[1].Value.Trim();
+            var synopsis = Regex.Replace(Regex.Match(text, @"## SYNOPSIS\s*\n(.+?)(\n\s*\n|\n##)", RegexOptions.Singleline).Groups[1].Value.Trim(), @"\s*\n\s*", " ");
             var help = s.Run($"$h = Get-Help {name}; $h.Synopsis; @($h.examples.example).Count");
             Assert.Equal(synopsis, help.Output[0].ToString());
             Assert.True((int)help.Output[1].BaseObject >= 1, $"{name}: Get-Help shows no example");
