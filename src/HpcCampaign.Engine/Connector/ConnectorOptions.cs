@@ -1,3 +1,4 @@
+using HpcCampaign.Engine.Transfer;
 namespace HpcCampaign.Engine.Connector;
 
 /// <summary>How a connector runs. Paths are absolute; secrets are UTF-8 bytes that the connector copies and clears.</summary>

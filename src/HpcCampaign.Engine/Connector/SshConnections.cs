@@ -1,3 +1,4 @@
+using HpcCampaign.Engine.Transfer;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Security.Cryptography;

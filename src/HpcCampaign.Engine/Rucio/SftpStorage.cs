@@ -1,3 +1,4 @@
+using HpcCampaign.Engine.Transfer;
 using Renci.SshNet;
 using Renci.SshNet.Common;
 
@@ -34,7 +35,8 @@ public sealed class SftpStorage : IRucioStorage
 
     private void VerifyHostKey(object? sender, HostKeyEventArgs e)
     {
-        e.CanTrust = KnownHosts.Trusts(_credentials.SshKnownHosts, _protocol.Hostname, _protocol.Port == 0 ? 22 : _protocol.Port, e.HostKeyName, e.HostKey);
+        e.CanTrust = _credentials.SshKnownHosts is { } file
+            && new KnownHosts(new[] { file }).Verify(_protocol.Hostname, _protocol.Port == 0 ? 22 : _protocol.Port, e.HostKey) == HostKeyVerdict.Trusted;
         if (!e.CanTrust) _hostKeyRejected = true;
     }
 
@@ -109,26 +111,5 @@ public sealed class SftpStorage : IRucioStorage
     {
         _sftp?.Dispose();
         _ssh?.Dispose();
-    }
-}
-
-/// <summary>OpenSSH known_hosts lookup (plain "host" and "[host]:port" entries; hashed entries are not read).</summary>
-public static class KnownHosts
-{
-    public static bool Trusts(string? file, string host, int port, string keyType, byte[] key)
-    {
-        if (file is null || !File.Exists(file)) return false;
-        var name = port == 22 ? host : $"[{host}]:{port}";
-        var wanted = Convert.ToBase64String(key);
-        foreach (var raw in File.ReadLines(file))
-        {
-            var line = raw.Trim();
-            if (line.Length == 0 || line[0] == '#') continue;
-            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length < 3) continue;
-            if (!parts[0].Split(',').Any(h => string.Equals(h, name, StringComparison.OrdinalIgnoreCase))) continue;
-            if (parts[1] == keyType && parts[2] == wanted) return true;
-        }
-        return false;
     }
 }

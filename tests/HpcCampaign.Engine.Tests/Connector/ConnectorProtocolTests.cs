@@ -1,3 +1,4 @@
+using HpcCampaign.Engine.Transfer;
 using System.Security.Cryptography;
 using System.Text;
 using HpcCampaign.Engine.Connector;

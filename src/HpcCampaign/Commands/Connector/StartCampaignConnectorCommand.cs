@@ -3,6 +3,7 @@ using System.Security;
 using System.Security.Cryptography;
 using HpcCampaign.Engine.Config;
 using HpcCampaign.Engine.Connector;
+using HpcCampaign.Engine.Transfer;
 using HpcCampaign.Infrastructure;
 
 namespace HpcCampaign.Commands.Connector;

@@ -2,12 +2,12 @@ using System.Security.Cryptography;
 using System.Text;
 using HpcCampaign.Engine.Config;
 
-namespace HpcCampaign.Engine.Connector;
+namespace HpcCampaign.Engine.Transfer;
 
 /// <summary>
 /// OpenSSH known_hosts files: `[markers] patterns keytype base64 [comment]`, patterns comma-separated with `*`/`?`
 /// wildcards and `!` negation, `[host]:port` for ports other than 22, hashed names `|1|salt|hmac-sha1`. Unknown hosts
-/// are refused: the connector never adds keys (the original auto-added them).
+/// are refused: nothing here ever adds keys (hpc-campaign and sr3 auto-added them). Shared by every SSH user of the engine.
 /// </summary>
 public sealed class KnownHosts
 {
