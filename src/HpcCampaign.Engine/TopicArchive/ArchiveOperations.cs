@@ -256,7 +256,7 @@ public sealed class ArchiveOperations
             {
                 var dr = producer.ProduceAsync(topic, new Message<byte[], byte[]> { Value = m.Value, Headers = headers, Timestamp = new Timestamp(m.Timestamp, TimestampType.CreateTime) }, ct)
                     .GetAwaiter().GetResult();
-                var stamped = new TopicMessage(topic, dr.Partition.Value, dr.Offset.Value, dr.Timestamp.UnixTimestampMs, null, m.Headers, m.Value);
+                var stamped = new TopicMessage(topic, dr.Partition.Value, dr.Offset.Value, m.Timestamp, null, m.Headers, m.Value);
                 sent.Add((name, stamped, MessageAnnotations.FormatUuid(m.Headers[0].Value!)));
             }
             catch (ProduceException<byte[], byte[]> ex)
