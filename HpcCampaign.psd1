@@ -30,6 +30,14 @@
         # synchrotron
         # rucio
         # topic archive
+        'Start-TopicArchive'
+        'Get-TopicArchiveRecord'
+        'Test-TopicArchive'
+        'Remove-TopicArchiveDuplicate'
+        'Restore-TopicArchive'
+        'Get-TopicArchiveStatus'
+        'Send-TopicArchiveTestMessage'
+        'Remove-TopicArchiveTestMessage'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
