@@ -14,7 +14,7 @@ public sealed class GetTopicArchiveRecordCommand : TopicArchiveCmdlet
     [ValidateNotNullOrEmpty]
     public string[] Uuid { get; set; } = Array.Empty<string>();
 
-    [Parameter(ParameterSetName = "Query", Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = "Query", ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? Topic { get; set; }
 
