@@ -64,7 +64,7 @@ public static class TestEnv
     /// <summary>A fresh scratch folder under tests/.work/tmp, named after the calling test.</summary>
     public static string NewTempDir([CallerMemberName] string name = "")
     {
-        var dir = Path.Combine(RepoRoot, "tests", ".work", "tmp", $"{name}-{Guid.NewGuid():N}"[..Math.Min(name.Length + 9, 60)]);
+        var dir = Path.Combine(RepoRoot, "tests", ".work", "tmp", $"{(name.Length > 50 ? name[..50] : name)}-{Guid.NewGuid().ToString("N")[..8]}");
         Directory.CreateDirectory(dir);
         return dir;
     }

@@ -80,7 +80,7 @@ public sealed class Archiver
             AutoCommitIntervalMs = 1000,
             EnablePartitionEof = true,
             MaxPollIntervalMs = 86_400_000,   // a long store/index outage must not cost the group membership
-            SessionTimeoutMs = 10000,
+            SessionTimeoutMs = 6000,   // a killed archiver's partitions move on quickly
             FetchWaitMaxMs = 100,
         };
         return c;

@@ -35,7 +35,8 @@ internal static class ArchiveTestKit
     public static List<TopicMessage> Produce(string topic, IEnumerable<(byte[]? Key, byte[] Value, List<KeyValuePair<string, byte[]?>> Headers, int? Partition)> messages)
     {
         using var p = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = TestEnv.KafkaBootstrap, EnableIdempotence = true, MessageMaxBytes = 2_000_000 }).Build();
-        var list = new List<TopicMessage>();
+        // all in flight at once (the idempotent producer keeps per-partition order), then wait for every report
+        var pending = new List<(Task<DeliveryResult<byte[], byte[]>> Report, byte[]? Key, byte[] Value, List<KeyValuePair<string, byte[]?>> Headers, long Ts)>();
         foreach (var (key, value, headers, partition) in messages)
         {
             var hs = new Headers();
@@ -43,9 +44,10 @@ internal static class ArchiveTestKit
             var tp = new TopicPartition(topic, partition is { } n ? new Partition(n) : Partition.Any);
             // the delivery report's timestamp is not the stored one on every broker: set it explicitly and keep that
             var ts = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            var dr = p.ProduceAsync(tp, new Message<byte[], byte[]> { Key = key!, Value = value, Headers = hs, Timestamp = new Timestamp(ts, TimestampType.CreateTime) }).GetAwaiter().GetResult();
-            list.Add(new TopicMessage(topic, dr.Partition.Value, dr.Offset.Value, ts, key, headers, value));
+            pending.Add((p.ProduceAsync(tp, new Message<byte[], byte[]> { Key = key!, Value = value, Headers = hs, Timestamp = new Timestamp(ts, TimestampType.CreateTime) }), key, value, headers, ts));
         }
+        Task.WhenAll(pending.Select(x => x.Report)).GetAwaiter().GetResult();
+        var list = pending.Select(x => new TopicMessage(topic, x.Report.Result.Partition.Value, x.Report.Result.Offset.Value, x.Ts, x.Key, x.Headers, x.Value)).ToList();
         return list;
     }
 
