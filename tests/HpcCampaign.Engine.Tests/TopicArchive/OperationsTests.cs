@@ -173,7 +173,7 @@ public class HopAuthTests
     {
         var path = Path.Combine(TestEnv.NewTempDir(), "auth.toml");
         File.WriteAllText(path, text);
-        File.SetUnixFileMode(path, mode);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, mode);
         return path;
     }
 

@@ -175,7 +175,7 @@ public class TopicArchiveCmdletTests
         Assert.Equal("HopAuthNotFound,HpcCampaign.Commands.TopicArchive.StartTopicArchiveCommand", Assert.Single(noAuth.Errors).FullyQualifiedErrorId);
         var auth = Path.Combine(dir, "auth.toml");
         File.WriteAllText(auth, "[[auth]]\nusername = \"u\"\npassword = \"p\"\n");
-        File.SetUnixFileMode(auth, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(auth, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
         var insecure = s.Run($"Start-TopicArchive t -BootstrapServer 127.0.0.1:1 -HopAuthPath '{auth}' -StorePath '{dir}/s'");
         Assert.Equal("HopAuthInsecure,HpcCampaign.Commands.TopicArchive.StartTopicArchiveCommand", Assert.Single(insecure.Errors).FullyQualifiedErrorId);
         var both = s.Run($"Get-TopicArchiveStatus -StorePath '{dir}/s' -Bucket b");
