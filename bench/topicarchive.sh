@@ -21,7 +21,7 @@ dotnet "$ROOT/bench/TopicArchive/bin/Release/net10.0/TopicArchiveBench.dll" "$HP
 val() { awk -v n="$1" '$1==n {print $2}' "$OUT"; }
 cnt() { awk -v n="$1" '$1==n {print $3}' "$OUT"; }
 rate() { awk -v s="$(val "$1")" -v c="$(cnt "$1")" 'BEGIN { if (s > 0) printf "%.0f", c / s; else print "n/a" }'; }
-ratio() { awk -v a="$(val "$1")" -v b="$(val "$2")" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ratio() { awk -v a="$(rate "$1")" -v b="$(rate "$2")" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 {
   echo "# Topic archive benchmark"
   echo
@@ -30,17 +30,17 @@ ratio() { awk -v a="$(val "$1")" -v b="$(val "$2")" 'BEGIN { if (b > 0) printf "
   echo "- workload: $N messages x $B bytes over $T topics (hop-like: _id and _format headers), librdkafka mock broker (kcat -X test.mock.num.brokers=1) on loopback"
   echo "- command: \`bash bench/topicarchive.sh $N $T $B\`"
   echo
-  echo "| run | seconds | messages | msg/s | time vs kcat |"
+  echo "| run | seconds | messages | msg/s | rate vs kcat |"
   echo "|---|---|---|---|---|"
   for r in kcat bare full-sqlite-folder full-s3-postgres; do
     [ -n "$(val $r)" ] && echo "| $r | $(val $r) | $(cnt $r) | $(rate $r) | $(ratio $r kcat) |"
   done
   echo
   echo "- kcat: \`kcat -G <group> -X auto.offset.reset=earliest -e -q -f '%o\\n' <topics>\` (raw consume, output discarded): the Kafka floor."
-  echo "- bare: the same BSON encoding, object writes (8 in parallel, temp file + fsync + rename) and SQLite batch inserts (500 per transaction), no Kafka: the storage floor."
+  echo "- bare: the same BSON encoding, object writes (8 in parallel, temp file + rename, one syncfs per batch) and SQLite batch inserts (500 per transaction), no Kafka: the storage floor."
   echo "- full-sqlite-folder: Start-TopicArchive's engine, embedded default (folder + SQLite), consumer group join included, -UntilEndOfStream."
   echo "- full-s3-postgres: the same with fauxqs (S3, a single-threaded Node server) and PostgreSQL 15 on loopback; the first 20,000 messages only (-MaxMessages), to keep the run short."
-  echo "- full / bare = $(ratio full-sqlite-folder bare): the cost of Kafka, dedupe lookups and offset bookkeeping on top of storage."
+  echo "- full / bare rate = $(ratio full-sqlite-folder bare): what Kafka, dedupe lookups and offset bookkeeping cost on top of storage."
   echo "- kcat and the full runs include a consumer-group join (about 3 s on the mock broker)."
 } > "$ROOT/bench/results/topicarchive.md"
 cat "$ROOT/bench/results/topicarchive.md"

@@ -73,6 +73,7 @@ File.WriteAllLines(Path.Combine(work, "topics.txt"), topics);
             await store.PutAsync(key, bson, ct);
             rows[i] = new IndexRow(0, m.Topic, m.Timestamp, a.Uuid, bson.Length, key, store.Location, Crc32.Compute(bson), true, a.MessageCrc32, m.Partition, m.Offset, false);
         });
+        await store.FlushAsync(default);
         index.InsertBatch(rows);
     }
     Console.WriteLine($"bare {sw.Elapsed.TotalSeconds:0.000} {index.Count()}");

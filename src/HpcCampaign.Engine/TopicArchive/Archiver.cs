@@ -285,6 +285,7 @@ public sealed class Archiver
                 rows[i] = new IndexRow(0, m.Topic, m.Timestamp, a.Uuid, bson.Length, key, store.Location, Crc32.Compute(bson), a.IsClientUuid,
                     a.MessageCrc32, m.Partition, m.Offset, a.Undecodable);
             }).ConfigureAwait(false);
+        await store.FlushAsync(ct).ConfigureAwait(false);   // objects durable before their rows, rows before offsets
         var inserted = index.InsertBatch(rows);
         var raced = rows.Length - inserted;
         var undecodable = rows.Count(r => r.Undecodable);

@@ -123,6 +123,7 @@ public class ArchiverTests
         public Task<long?> SizeAsync(string key, CancellationToken ct) => inner.SizeAsync(key, ct);
         public IAsyncEnumerable<(string Key, long Size)> ListAsync(string prefix, CancellationToken ct) => inner.ListAsync(prefix, ct);
         public Task<bool> DeleteAsync(string key, CancellationToken ct) => inner.DeleteAsync(key, ct);
+        public Task FlushAsync(CancellationToken ct) => inner.FlushAsync(ct);
         public void Dispose() => inner.Dispose();
     }
 
@@ -154,5 +155,41 @@ public class ArchiverTests
         Assert.Contains(sink.Warnings, w => w.Contains("pausing"));
         using var idx = conn.OpenIndex();
         Assert.Equal(25, idx.Count());
+    }
+
+    [Fact]
+    public async Task DatabaseOutagePausesAndRetriesUntilItIsBack()
+    {
+        var conn = Connection("postgres", TestEnv.NewTempDir("dbdown"));
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(conn.PostgresConnectionString).Database!;
+        var topic = NewName("ta.dbdown");
+        Produce(topic, Enumerable.Range(0, 30).Select(i => ((byte[]?)null, Encoding.UTF8.GetBytes($"m{i}"), WithId(), (int?)null)));
+        void Admin(string sql)
+        {
+            using var c = new Npgsql.NpgsqlConnection(TestEnv.PostgresConnectionString);
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = sql;
+            cmd.ExecuteNonQuery();
+        }
+
+        using var store = conn.OpenStore();
+        using var index = conn.OpenIndex();   // schema created; now the database goes away
+        Admin($"ALTER DATABASE {database} ALLOW_CONNECTIONS false");
+        Admin($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'");
+        var sink = new CollectingSink();
+        var archiver = new Archiver(new ArchiverOptions
+        {
+            Kafka = Kafka, Topics = [topic], GroupId = "dbdown", UntilEndOfStream = true,
+            InitialBackoff = TimeSpan.FromMilliseconds(200), MaxBackoff = TimeSpan.FromMilliseconds(500), StartTimeout = TimeSpan.FromSeconds(40),
+        }, store, index, sink);
+        var running = archiver.RunAsync(CancellationToken.None);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!sink.Warnings.Any(w => w.Contains("pausing")) && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.Contains(sink.Warnings, w => w.Contains("pausing"));
+        Admin($"ALTER DATABASE {database} ALLOW_CONNECTIONS true");
+        var summary = await running;
+        Assert.Equal(30, summary.Archived);
+        Assert.Equal(30, index.Count());
     }
 }
