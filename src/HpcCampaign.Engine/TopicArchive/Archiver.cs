@@ -107,16 +107,33 @@ public sealed class Archiver
         var lastRefresh = Stopwatch.StartNew();
         var lastProgress = Stopwatch.StartNew();
         var sinceData = Stopwatch.StartNew();
-        var batch = new List<ConsumeResult<byte[], byte[]>>(_o.BatchSize);
+        // One batch is stored and indexed while the next one is consumed. Batches are still processed one after the
+        // other (dedupe of batch N+1 sees the rows of batch N), and a batch's offsets are stored only after it is done.
+        Task? inflight = null;
+        List<ConsumeResult<byte[], byte[]>>? inflightBatch = null;
+        long consumed = 0;
+        async Task DrainAsync()
+        {
+            if (inflight is null) return;
+            var (task, done) = (inflight, inflightBatch!);
+            inflight = null;
+            inflightBatch = null;
+            await task.ConfigureAwait(false);
+            foreach (var r in done)
+            {
+                try { consumer.StoreOffset(r); }
+                catch (KafkaException) { /* partition revoked meanwhile; its next owner re-reads, dedupe catches it */ }
+            }
+        }
         try
         {
             while (!ct.IsCancellationRequested)
             {
-                batch.Clear();
+                var batch = new List<ConsumeResult<byte[], byte[]>>(_o.BatchSize);
                 var batchStart = Stopwatch.StartNew();
                 while (batch.Count < _o.BatchSize && !ct.IsCancellationRequested)
                 {
-                    if (_o.MaxMessages is { } max && _received + batch.Count >= max) break;
+                    if (_o.MaxMessages is { } max && consumed + batch.Count >= max) break;
                     var wait = batch.Count == 0 ? 200 : Math.Max(0, 100 - (int)batchStart.ElapsedMilliseconds);
                     ConsumeResult<byte[], byte[]>? r;
                     try { r = consumer.Consume(wait); }
@@ -141,24 +158,23 @@ public sealed class Archiver
                 if (batch.Count > 0)
                 {
                     sinceData.Restart();
-                    await ProcessBatchWithRetryAsync(batch, ct).ConfigureAwait(false);
-                    foreach (var r in batch)
-                    {
-                        try { consumer.StoreOffset(r); }
-                        catch (KafkaException) { /* partition revoked meanwhile; its next owner re-reads, dedupe catches it */ }
-                    }
+                    consumed += batch.Count;
+                    await DrainAsync().ConfigureAwait(false);
+                    inflightBatch = batch;
+                    inflight = ProcessBatchWithRetryAsync(batch, ct);
                 }
+                else await DrainAsync().ConfigureAwait(false);
                 if (lastProgress.ElapsedMilliseconds >= 1000)
                 {
                     ReportProgress(sw, false);
                     lastProgress.Restart();
                 }
-                if (_o.MaxMessages is { } limit && _received >= limit) break;
+                if (_o.MaxMessages is { } limit && consumed >= limit) break;
                 if (_o.UntilEndOfStream)
                 {
                     bool done;
                     lock (assigned) done = assigned.Count > 0 && assigned.All(atEnd.Contains);
-                    if (done) break;
+                    if (done && inflight is null) break;
                     if (sinceData.Elapsed > _o.StartTimeout)
                         throw new HpcException("EndOfStreamTimeout", HpcErrorKind.OperationTimeout,
                             $"No data and no end of stream from {_o.Kafka.Bootstrap} within {_o.StartTimeout.TotalSeconds:0} s.", _o.Kafka.Bootstrap);
@@ -169,15 +185,29 @@ public sealed class Archiver
                     var now = ListTopics(_o.Kafka, _o.VetoTopics, _o.TestTopic);
                     if (!now.SequenceEqual(topics))
                     {
+                        await DrainAsync().ConfigureAwait(false);
                         _sink.Verbose($"Topic list changed: {string.Join(",", now)}");
                         topics = now;
                         consumer.Subscribe(topics);
                     }
                 }
             }
+            await DrainAsync().ConfigureAwait(false);
         }
         finally
         {
+            if (inflight is not null)
+            {
+                // leaving on an error or a stop: let the batch finish (it uses the store and the index), keep its
+                // offsets only if it succeeded
+                try
+                {
+                    inflight.Wait(CancellationToken.None);
+                    foreach (var r in inflightBatch!)
+                        try { consumer.StoreOffset(r); } catch (KafkaException) { }
+                }
+                catch (AggregateException) { }
+            }
             try { consumer.Close(); } catch (KafkaException ex) { _sink.Warning($"Kafka close: {ex.Message}"); }
             ReportProgress(sw, true);
         }
