@@ -53,6 +53,14 @@
         # rucio
         'Send-RucioBatch'
         # topic archive
+        'Start-TopicArchive'
+        'Get-TopicArchiveRecord'
+        'Test-TopicArchive'
+        'Remove-TopicArchiveDuplicate'
+        'Restore-TopicArchive'
+        'Get-TopicArchiveStatus'
+        'Send-TopicArchiveTestMessage'
+        'Remove-TopicArchiveTestMessage'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
