@@ -31,6 +31,15 @@ public sealed class RabbitHotQueue : IHotQueue
     private DateTime _nextConnectAttempt = DateTime.MinValue;
     private double _backoffSeconds = 1;
     private CancellationToken _lifetime;
+    private TaskCompletionSource<bool>? _pending;
+    private ulong _pendingTag;
+    private volatile bool _returned;
+
+    private void Confirm(ulong tag, bool multiple, bool ack)
+    {
+        var p = _pending;
+        if (p is not null && (tag == _pendingTag || (multiple && tag >= _pendingTag))) p.TrySetResult(ack);
+    }
 
     public RabbitHotQueue(HotDirectorySettings settings, HotDirectoryStore store, IHpcSink sink)
     {
@@ -98,7 +107,12 @@ public sealed class RabbitHotQueue : IHotQueue
         var connection = await factory.CreateConnectionAsync(ct).ConfigureAwait(false);
         try
         {
-            var pub = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct).ConfigureAwait(false);
+            // confirms without the library's tracking: tracking adds an x-dotnet-pub-seq-no header, and v03 messages carry none
+            var pub = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: false), ct).ConfigureAwait(false);
+            pub.BasicAcksAsync += (_, ea) => { Confirm(ea.DeliveryTag, ea.Multiple, true); return Task.CompletedTask; };
+            pub.BasicNacksAsync += (_, ea) => { Confirm(ea.DeliveryTag, ea.Multiple, false); return Task.CompletedTask; };
+            pub.BasicReturnAsync += (_, _) => { _returned = true; return Task.CompletedTask; };
+            pub.ChannelShutdownAsync += (_, _) => { _pending?.TrySetResult(false); return Task.CompletedTask; };
             await pub.ExchangeDeclareAsync(_settings.EffectiveExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: ct).ConfigureAwait(false);
             await pub.QueueDeclareAsync(_settings.EffectiveQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct).ConfigureAwait(false);
             await pub.QueueBindAsync(_settings.EffectiveQueue, _settings.EffectiveExchange, _settings.TopicPrefix + ".#", cancellationToken: ct).ConfigureAwait(false);
@@ -196,14 +210,26 @@ public sealed class RabbitHotQueue : IHotQueue
                 DeliveryMode = DeliveryModes.Persistent,
                 Headers = new Dictionary<string, object?>(),
             };
-            await _publishChannel!.BasicPublishAsync(_settings.EffectiveExchange, routingKey, mandatory: true, props, Encoding.UTF8.GetBytes(body), ct).ConfigureAwait(false);
+            var channel = _publishChannel!;
+            _returned = false;
+            _pendingTag = await channel.GetNextPublishSequenceNumberAsync(ct).ConfigureAwait(false);
+            var confirmed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _pending = confirmed;
+            await channel.BasicPublishAsync(_settings.EffectiveExchange, routingKey, mandatory: true, props, Encoding.UTF8.GetBytes(body), ct).ConfigureAwait(false);
+            var ok = await confirmed.Task.WaitAsync(TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            _pending = null;
+            if (!ok) throw new IOException("the broker did not confirm the message (nack or channel closed)");
+            if (_returned) throw new IOException($"the message was unroutable: no queue is bound to exchange '{_settings.EffectiveExchange}' for '{routingKey}'");
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            if (_connection is { IsOpen: true } && _publishChannel is { IsOpen: false })
+            _pending = null;
+            // a publish channel in an unknown state is not reused: drop the connection, the next call reconnects
+            if (_connection is { IsOpen: true } conn)
             {
-                try { await _connection.CloseAsync().ConfigureAwait(false); } catch (Exception) { }
+                try { await conn.CloseAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false); } catch (Exception) { }
             }
+            MarkDisconnected();
             throw new HpcException("BrokerPublishFailed", HpcErrorKind.ConnectionError, "Publishing to the broker failed: " + ex.Message, null, ex);
         }
         finally
