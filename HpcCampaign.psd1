@@ -27,6 +27,13 @@
         # campaign archives
         # campaign connector
         # hot directory
+        'Start-HotDirectory'
+        'Stop-HotDirectory'
+        'Get-HotDirectoryStatus'
+        'Get-HotDirectoryDeadLetter'
+        'Restore-HotDirectoryDeadLetter'
+        'Register-HotDirectory'
+        'Unregister-HotDirectory'
         # synchrotron
         # rucio
         # topic archive

@@ -68,6 +68,7 @@ public sealed class HotDirectoryDeadLetter
     public DateTimeOffset Enqueued { get; }
     /// <summary>The v03 message JSON.</summary>
     public string Message { get; }
+    public string StateDirectory { get; init; } = "";
     public override string ToString() => $"{Id}: {RelPath}";
 }
 

@@ -92,7 +92,7 @@ public static class HotDirectoryStatusReader
     {
         if (!HotDirectoryStore.Exists(stateDirectory)) return new();
         return new HotDirectoryStore(stateDirectory).DeadLetters()
-            .Select(r => new HotDirectoryDeadLetter(name, r.Id, r.RelPath, r.Attempts, r.LastError, DateTimeOffset.FromUnixTimeMilliseconds(r.EnqueuedMs), r.Body))
+            .Select(r => new HotDirectoryDeadLetter(name, r.Id, r.RelPath, r.Attempts, r.LastError, DateTimeOffset.FromUnixTimeMilliseconds(r.EnqueuedMs), r.Body) { StateDirectory = stateDirectory })
             .ToList();
     }
 

@@ -1,3 +1,4 @@
+#pragma warning disable CA1416 // these tests run on Linux (the test sshd is local)
 using System.Security.Cryptography;
 using HpcCampaign.Engine.HotDirectory;
 
