@@ -252,7 +252,7 @@ public sealed class SftpDestination : IDisposable
         catch (HpcException) { throw; }
         catch (OperationCanceledException) { throw; }
         catch (Exception ex) when (ex is SshConnectionException or SocketException or SshOperationTimeoutException or ObjectDisposedException
-                                       or ProxyException || (ex is IOException && !IsConnected) || (ex is SshException && !IsConnected))
+                                       or ProxyException || (ex is IOException or SshException && !ex.GetType().Name.StartsWith("Sftp", StringComparison.Ordinal) && !SessionAlive()))
         {
             Disconnect();
             throw new HpcException("SshConnectionLost", HpcErrorKind.ConnectionError, $"Connection to {_endpoint.Host}:{_endpoint.Port} lost: {ex.Message}", target, ex);
@@ -264,6 +264,21 @@ public sealed class SftpDestination : IDisposable
         catch (Exception ex) when (ex is SshException or IOException)
         {
             throw new HpcException("RemoteOperationFailed", HpcErrorKind.InvalidOperation, $"SFTP failed on '{target}': {ex.Message}", target, ex);
+        }
+    }
+
+    /// <summary>After an ambiguous error: does the session still answer? (IsConnected lags behind a dropped socket.)</summary>
+    private bool SessionAlive()
+    {
+        if (_sftp is not { IsConnected: true } sftp) return false;
+        try
+        {
+            sftp.GetAttributes(".");
+            return true;
+        }
+        catch (Exception ex) when (ex is SshException or IOException or SocketException or ObjectDisposedException)
+        {
+            return false;
         }
     }
 
