@@ -35,6 +35,10 @@ public sealed class HotDirectorySettings
     /// <summary>How the remote copy is checked: Sha512Sum (run sha512sum over SSH, falls back to ReadBack) or ReadBack (read the file back over SFTP).</summary>
     public string Verify { get; set; } = "Sha512Sum";
 
+    /// <summary>scp or rsync (name or path) for files of at least AcceleratorThresholdMiB; null = SFTP only.</summary>
+    public string? Accelerator { get; set; }
+    public double AcceleratorThresholdMiB { get; set; } = 64;
+
     public int Senders { get; set; } = 2;
     public string[] Include { get; set; } = { "*" };
     public string[] Exclude { get; set; } = { "*.tmp", ".*" };
@@ -76,6 +80,9 @@ public sealed class HotDirectorySettings
         if (SettleSeconds < 0 || RescanSeconds <= 0) throw Invalid("SettleSeconds must be >= 0 and RescanSeconds > 0.");
         if (!Verify.Equals("Sha512Sum", StringComparison.OrdinalIgnoreCase) && !Verify.Equals("ReadBack", StringComparison.OrdinalIgnoreCase))
             throw Invalid($"Verify must be Sha512Sum or ReadBack (got '{Verify}').");
+        if (Accelerator is not null && Path.GetFileNameWithoutExtension(Accelerator).ToLowerInvariant() is not ("scp" or "rsync"))
+            throw Invalid($"Accelerator must be scp or rsync (got '{Accelerator}').");
+        if (AcceleratorThresholdMiB <= 0) throw Invalid("AcceleratorThresholdMiB must be positive.");
         if (KeyFile is not null) KeyFile = Path.GetFullPath(ConfigPaths.ExpandHome(KeyFile));
         if (KnownHostsFile is not null) KnownHostsFile = Path.GetFullPath(ConfigPaths.ExpandHome(KnownHostsFile));
         if (CredentialsFile is not null) CredentialsFile = Path.GetFullPath(ConfigPaths.ExpandHome(CredentialsFile));
@@ -124,6 +131,8 @@ public sealed class HotDirectorySettings
                 case "metricsIntervalSeconds": s.MetricsIntervalSeconds = Num(key, text, path); break;
                 case "source": s.Source = text; break;
                 case "verify": s.Verify = text ?? s.Verify; break;
+                case "accelerator": s.Accelerator = string.IsNullOrWhiteSpace(text) || text == "none" ? null : text; break;
+                case "acceleratorThresholdMiB": s.AcceleratorThresholdMiB = Num(key, text, path); break;
                 case "remote":
                     foreach (var (rk, rv) in YamlDoc.Entries(value))
                     {

@@ -32,7 +32,7 @@ public sealed class SenderWorker
 
     public static SftpEndpoint Endpoint(HotDirectorySettings s) =>
         new(s.RemoteHost, s.RemotePort, s.EffectiveRemoteUser, s.KeyFile, s.KnownHostsFile, s.RemoteDirectory,
-            s.Verify.Equals("ReadBack", StringComparison.OrdinalIgnoreCase));
+            s.Verify.Equals("ReadBack", StringComparison.OrdinalIgnoreCase), s.Accelerator, (long)(s.AcceleratorThresholdMiB * 1024 * 1024));
 
     public async Task RunAsync(CancellationToken ct)
     {
@@ -74,11 +74,12 @@ public sealed class SenderWorker
                     catch (OperationCanceledException) { break; }
                     outage = Math.Min(30, outage * 2);
                 }
-                catch (HpcException ex)
+                catch (Exception ex) when (ex is HpcException or IOException or UnauthorizedAccessException)
                 {
-                    var dead = await _queue.FailAsync(d, $"{ex.ErrorId}: {ex.Message}").ConfigureAwait(false);
+                    var id = ex is HpcException h ? h.ErrorId : ex is UnauthorizedAccessException ? "LocalAccessDenied" : "LocalReadFailed";
+                    var dead = await _queue.FailAsync(d, $"{id}: {ex.Message}").ConfigureAwait(false);
                     if (dead) _sink.Error(new HpcException("DeliveryDeadLettered", HpcErrorKind.InvalidOperation,
-                        $"Giving up after {_settings.MaxAttempts} attempts ({ex.Message}); see Get-HotDirectoryDeadLetter.", ex.Target, ex));
+                        $"Giving up after {_settings.MaxAttempts} attempts ({ex.Message}); see Get-HotDirectoryDeadLetter.", (ex as HpcException)?.Target, ex));
                     else _sink.Verbose($"Sender {_index + 1}: attempt {d.Attempts + 1} failed ({ex.Message}); retrying later.");
                 }
             }
@@ -135,7 +136,7 @@ public sealed class SenderWorker
         var result = Destination.Send(local, rel, expected, mode, fi.LastWriteTimeUtc, fi.LastAccessTimeUtc, ct);
         await _queue.AckAsync(d).ConfigureAwait(false);
         Metrics.Delivered(fi.Length, result.Bytes);
-        _sink.Verbose(result.AlreadyPresent ? $"{result.RemotePath} already delivered and verified." : $"Sent {result.RemotePath} ({result.Bytes} bytes, verified).");
+        _sink.Verbose(result.AlreadyPresent ? $"{result.RemotePath} already delivered and verified." : $"Sent {result.RemotePath} ({result.Bytes} bytes{(Destination.LastSendAccelerated ? " via " + _settings.Accelerator : "")}, verified).");
         if (_settings.RemoveAfterSend) RemoveSource(rel, local, fi);
     }
 

@@ -133,10 +133,11 @@ public sealed class Watcher
                 Rescan();
                 nextRescan = DateTime.UtcNow.AddSeconds(_settings.RescanSeconds);
             }
-            var brokerDown = false;
+            // while the broker is away do not checksum files only to fail the publish (the senders keep reconnecting)
+            var brokerDown = !_queue.Connected;
             foreach (var rel in _pending.Keys.OrderBy(k => k, StringComparer.Ordinal))
             {
-                if (ct.IsCancellationRequested) break;
+                if (ct.IsCancellationRequested || brokerDown) break;
                 try
                 {
                     if (await ExamineAsync(rel, ct).ConfigureAwait(false)) _pending.TryRemove(rel, out _);

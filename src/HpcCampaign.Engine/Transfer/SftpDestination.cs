@@ -8,7 +8,10 @@ using Renci.SshNet.Sftp;
 namespace HpcCampaign.Engine.Transfer;
 
 /// <summary>Where and how to reach an SFTP destination.</summary>
-public sealed record SftpEndpoint(string Host, int Port, string User, string? KeyFile, string? KnownHostsFile, string RemoteDirectory, bool VerifyByReadBack = false);
+/// <summary>Where and how to reach an SFTP destination. <paramref name="Accelerator"/> (scp or rsync) carries files of at least
+/// <paramref name="AcceleratorThreshold"/> bytes (0 = never); verification and rename stay on SFTP.</summary>
+public sealed record SftpEndpoint(string Host, int Port, string User, string? KeyFile, string? KnownHostsFile, string RemoteDirectory,
+    bool VerifyByReadBack = false, string? Accelerator = null, long AcceleratorThreshold = 0);
 
 /// <summary>What one delivery did.</summary>
 public sealed record SendResult(long Bytes, string Sha512Base64, bool AlreadyPresent, string RemotePath);
@@ -162,19 +165,36 @@ public sealed class SftpDestination : IDisposable
         {
             if (expectedSha512Base64 is not null && TryAttributes(sftp, final) is { IsRegularFile: true } existing
                 && existing.Size == size && WholeSeconds(existing.LastWriteTimeUtc) == WholeSeconds(mtimeUtc)
-                && RemoteSha512(final) == expectedSha512Base64)
+                && RemoteSha512(final, size) == expectedSha512Base64)
                 return new SendResult(0, expectedSha512Base64, true, final);
 
             MakeDirectories(sftp, dir);
             var temp = (dir.Length == 0 ? "" : dir + "/") + $".{name}.{_tempTag}.hpcc-tmp";
             string localHash;
             long sent;
-            using (var file = new FileStream(localPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 20))
-            using (var hashing = new HashingReadStream(file, ct))
+            var accelerated = _endpoint.Accelerator is not null && _endpoint.AcceleratorThreshold > 0 && size >= _endpoint.AcceleratorThreshold;
+            if (accelerated)
             {
+                // hash locally while the external program copies; its exit status is checked (sr3 ignores it)
+                var hashTask = Task.Run(() => LocalSha512(localPath, ct), ct);
+                try { RunAccelerator(localPath, temp, ct); }
+                catch
+                {
+                    try { hashTask.Wait(ct); } catch (Exception) { }
+                    try { sftp.DeleteFile(temp); } catch (Exception) { }
+                    throw;
+                }
+                (localHash, sent) = hashTask.GetAwaiter().GetResult();
+                LastSendAccelerated = true;
+            }
+            else
+            {
+                using var file = new FileStream(localPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 20);
+                using var hashing = new HashingReadStream(file, ct);
                 sftp.UploadFile(hashing, temp, true);
                 sent = hashing.Count;
                 localHash = hashing.HashBase64();
+                LastSendAccelerated = false;
             }
             try
             {
@@ -184,7 +204,7 @@ public sealed class SftpDestination : IDisposable
                 var attrs = sftp.GetAttributes(temp);
                 if (attrs.Size != sent)
                     throw new HpcException("RemoteSizeMismatch", HpcErrorKind.InvalidData, $"Remote '{temp}' has {attrs.Size} bytes, {sent} were sent.", final);
-                var remoteHash = RemoteSha512(temp);
+                var remoteHash = RemoteSha512(temp, sent);
                 if (remoteHash != localHash)
                     throw new HpcException("RemoteChecksumMismatch", HpcErrorKind.InvalidData, $"SHA-512 of remote '{temp}' differs from the local file.", final);
                 attrs.SetPermissions(ToOctalDigits(unixMode));
@@ -202,6 +222,60 @@ public sealed class SftpDestination : IDisposable
         }, final);
     }
 
+    /// <summary>True when the last Send used the accelerator program.</summary>
+    public bool LastSendAccelerated { get; private set; }
+
+    private static (string Hash, long Length) LocalSha512(string path, CancellationToken ct)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 20);
+        using var hashing = new HashingReadStream(file, ct);
+        var buffer = new byte[1 << 20];
+        while (hashing.Read(buffer, 0, buffer.Length) > 0) { }
+        return (hashing.HashBase64(), hashing.Count);
+    }
+
+    /// <summary>Copies with scp or rsync to the temp name, with the same key and known_hosts checking (BatchMode, StrictHostKeyChecking=yes).</summary>
+    private void RunAccelerator(string localPath, string remoteTemp, CancellationToken ct)
+    {
+        var program = _endpoint.Accelerator!;
+        var kind = Path.GetFileNameWithoutExtension(program).ToLowerInvariant();
+        var sshOptions = new List<string> { "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes" };
+        if (_endpoint.KeyFile is not null) sshOptions.AddRange(new[] { "-i", _endpoint.KeyFile });
+        if (_endpoint.KnownHostsFile is not null) sshOptions.AddRange(new[] { "-o", "UserKnownHostsFile=" + _endpoint.KnownHostsFile });
+        var target = $"{_endpoint.User}@{(_endpoint.Host.Contains(':') ? "[" + _endpoint.Host + "]" : _endpoint.Host)}:{remoteTemp}";
+        var psi = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        if (kind == "rsync")
+        {
+            var ssh = "ssh -p " + _endpoint.Port + " " + string.Join(' ', sshOptions.Select(o => o.Contains(' ') ? ShellQuote(o) : o));
+            foreach (var a in new[] { "-q", "--inplace", "-e", ssh, "--", localPath, target }) psi.ArgumentList.Add(a);
+        }
+        else
+        {
+            foreach (var a in new[] { "-q", "-B", "-P", _endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(sshOptions).Concat(new[] { "--", localPath, target }))
+                psi.ArgumentList.Add(a);
+        }
+        Process p;
+        try { p = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new HpcException("AcceleratorFailed", HpcErrorKind.InvalidOperation, $"Cannot run accelerator '{program}': {ex.Message}", localPath, ex);
+        }
+        using (p)
+        {
+            var stderr = p.StandardError.ReadToEndAsync(ct);
+            p.StandardOutput.ReadToEndAsync(ct);
+            try { p.WaitForExitAsync(ct).GetAwaiter().GetResult(); }
+            catch (OperationCanceledException)
+            {
+                try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                throw;
+            }
+            if (p.ExitCode != 0)
+                throw new HpcException("AcceleratorFailed", HpcErrorKind.InvalidOperation,
+                    $"{kind} exited with {p.ExitCode} for '{localPath}': {stderr.GetAwaiter().GetResult().Trim()}", localPath);
+        }
+    }
+
     /// <summary>Removes the remote file; absent is success.</summary>
     public bool Remove(string relPath)
     {
@@ -217,10 +291,13 @@ public sealed class SftpDestination : IDisposable
         }, final);
     }
 
-    /// <summary>SHA-512 (base64) of a remote file: sha512sum over SSH, or the file read back over SFTP.</summary>
-    public string RemoteSha512(string remotePath)
+    /// <summary>Below this size reading the file back over the open SFTP session is cheaper than starting sha512sum.</summary>
+    public const long ReadBackBelow = 1024 * 1024;
+
+    /// <summary>SHA-512 (base64) of a remote file: sha512sum over SSH, or (small files, no sha512sum, ReadBack mode) the file read back over SFTP.</summary>
+    public string RemoteSha512(string remotePath, long size = long.MaxValue)
     {
-        if (_ssh is { IsConnected: true } ssh && !_execBroken)
+        if (size >= ReadBackBelow && _ssh is { IsConnected: true } ssh && !_execBroken)
         {
             using var cmd = ssh.CreateCommand("sha512sum -b -- " + ShellQuote(remotePath));
             cmd.CommandTimeout = TimeSpan.FromMinutes(30);

@@ -165,4 +165,31 @@ public sealed class EmbeddedDeliveryTests
         Assert.True(await rig.WaitDeliveredAsync(new[] { "r.bin" }));
         Assert.Equal(SHA512.HashData(File.ReadAllBytes(Path.Combine(rig.Watch, "r.bin"))), SHA512.HashData(File.ReadAllBytes(rig.Remote("r.bin"))));
     }
+
+    [Theory]
+    [InlineData("scp")]
+    [InlineData("rsync")]
+    public async Task Large_files_go_through_the_accelerator_and_are_still_verified(string accelerator)
+    {
+        await using var rig = new HotDirectoryRig("accel-" + accelerator, s => { s.Accelerator = accelerator; s.AcceleratorThresholdMiB = 1; });
+        rig.Write("big file.bin", 3 * 1024 * 1024 + 17, 5);
+        rig.Write("small.bin", 1000, 6);
+        rig.Start();
+        Assert.True(await rig.WaitDeliveredAsync(new[] { "big file.bin", "small.bin" }));
+        Assert.Contains(rig.Sink.VerboseMessages, m => m.Contains("big file.bin") && m.Contains("via " + accelerator));
+        Assert.DoesNotContain(rig.Sink.VerboseMessages, m => m.Contains("small.bin") && m.Contains(" via "));
+        Assert.Empty(rig.RemoteTempFiles());
+    }
+
+    [Fact]
+    public async Task A_failing_accelerator_is_a_failure_not_a_success()
+    {
+        await using var rig = new HotDirectoryRig("accel-fail", s => { s.Accelerator = "/nonexistent/scp"; s.AcceleratorThresholdMiB = 1; s.MaxAttempts = 2; });
+        rig.Write("big.bin", 2 * 1024 * 1024, 5);
+        rig.Start();
+        Assert.True(await HotDirectoryRig.WaitUntilAsync(() => HotDirectoryStatusReader.DeadLetters("accel-fail", rig.State).Count == 1), "no dead letter");
+        Assert.Contains("AcceleratorFailed", HotDirectoryStatusReader.DeadLetters("accel-fail", rig.State)[0].LastError);
+        Assert.False(File.Exists(rig.Remote("big.bin")));
+        Assert.Empty(rig.RemoteTempFiles());
+    }
 }

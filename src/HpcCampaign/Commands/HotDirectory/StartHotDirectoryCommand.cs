@@ -45,6 +45,9 @@ public sealed class StartHotDirectoryCommand : HpcCmdlet
     [Parameter] [ValidateRange(0.1, 86400.0)] public double RescanSeconds { get; set; }
     [Parameter] [ValidateRange(1, 1000)] public int MaxAttempts { get; set; }
     [Parameter] [ValidateSet("Sha512Sum", "ReadBack")] public string? Verify { get; set; }
+    /// <summary>scp or rsync for files of at least -AcceleratorThresholdMiB (default 64); verification and rename stay on SFTP.</summary>
+    [Parameter] [ValidateNotNullOrEmpty] public string? Accelerator { get; set; }
+    [Parameter] [ValidateRange(0.001, 1048576.0)] public double AcceleratorThresholdMiB { get; set; }
     [Parameter] public SwitchParameter AsJob { get; set; }
 
     protected override void EndProcessing()
@@ -108,6 +111,8 @@ public sealed class StartHotDirectoryCommand : HpcCmdlet
         if (bound.ContainsKey(nameof(RescanSeconds))) s.RescanSeconds = RescanSeconds;
         if (bound.ContainsKey(nameof(MaxAttempts))) s.MaxAttempts = MaxAttempts;
         if (Verify is not null) s.Verify = Verify;
+        if (Accelerator is not null) s.Accelerator = Accelerator.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : Accelerator;
+        if (bound.ContainsKey(nameof(AcceleratorThresholdMiB))) s.AcceleratorThresholdMiB = AcceleratorThresholdMiB;
         return s;
     }
 }
