@@ -148,5 +148,17 @@ foreach (var g in results.GroupBy(r => r.Data))
         md.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"| {r.Data} | {r.Tool} | {r.Seconds:0.000} | {r.Files / r.Seconds:0.0} | {r.Bytes / r.Seconds / 1e6:0.0} | {r.Seconds / rsync:0.00}x |"));
 }
+md.AppendLine();
+md.AppendLine("## Notes");
+md.AppendLine();
+md.AppendLine("- Per file the hot directory does what rsync and scp do not: a SHA-512 of the source before posting (the v03 identity), one queue " +
+              "commit to post and one to ack, about eight SFTP round trips (stat, open/write/close to a temp name, stat, chmod+utime, rename) " +
+              "and a remote checksum (files under 1 MiB are read back over the open SFTP session, larger ones run `sha512sum` over SSH). " +
+              "Small files are therefore bound by round trips and CPU, and more senders help until the CPU is the limit.");
+md.AppendLine("- A large file is read three times (hash for the message, upload, remote `sha512sum`). The scp accelerator replaces only the upload.");
+md.AppendLine("- The times include start-up of the hot directory (opening state, the broker connection and one SSH connection per sender) " +
+              "and the first scan; the files are posted at start (created while stopped), which also exercises the restart path.");
+md.AppendLine("- On a 2-core machine shared with other jobs the spread between runs is large (the list after each median in the console output); " +
+              "read the ratios against rsync and scp from the same run, not the absolute numbers.");
 File.WriteAllText(output, md.ToString());
 Console.WriteLine("wrote " + output);
