@@ -64,7 +64,9 @@ public static class TestEnv
     /// <summary>A fresh scratch folder under tests/.work/tmp, named after the calling test.</summary>
     public static string NewTempDir([CallerMemberName] string name = "")
     {
-        var dir = Path.Combine(RepoRoot, "tests", ".work", "tmp", $"{name}-{Guid.NewGuid():N}"[..Math.Min(name.Length + 9, 60)]);
+        // cap the name, not the random part: a long test name must not make two folders collide
+        var stem = name[..Math.Min(name.Length, 50)];
+        var dir = Path.Combine(RepoRoot, "tests", ".work", "tmp", $"{stem}-{Guid.NewGuid():N}"[..(stem.Length + 9)]);
         Directory.CreateDirectory(dir);
         return dir;
     }

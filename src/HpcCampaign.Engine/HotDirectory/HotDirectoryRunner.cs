@@ -109,7 +109,7 @@ public static class HotDirectoryRunner
                     if (DateTime.UtcNow >= nextDepth)
                     {
                         depth = await queue.QueueDepthAsync(stop.Token).ConfigureAwait(false);
-                        nextDepth = DateTime.UtcNow.AddSeconds(settings.UsesBroker ? 10 : 0);
+                        nextDepth = DateTime.UtcNow.AddSeconds(settings.UsesBroker ? 5 : 0);
                     }
                     var (retry, dead) = WriteMetrics(queue, store, watchMetrics, senders, depth, stopped: false);
                     var sent = senders.Sum(s => s.Metrics.TotalFiles);

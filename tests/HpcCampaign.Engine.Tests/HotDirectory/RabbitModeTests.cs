@@ -99,8 +99,9 @@ public sealed class RabbitModeTests
                 root.GetProperty("identity").GetProperty("value").GetString());
             Assert.Matches(@"^\d{8}T\d{6}(\.\d+)?$", root.GetProperty("pubTime").GetString());
 
+            // the queue depth is sampled (passive declare) every few seconds: wait for a sample taken after the last delivery
             Assert.True(await HotDirectoryRig.WaitUntilAsync(() => HotDirectoryStatusReader.Read("rabbit", rig.State)
-                .Single(s => s.Component == "sender").TotalFiles == 22), "sender metrics");
+                .Single(s => s.Component == "sender") is { TotalFiles: 22, QueueDepth: 0 }), "sender metrics");
             var status = HotDirectoryStatusReader.Read("rabbit", rig.State);
             var sender = status.Single(s => s.Component == "sender");
             Assert.Equal("run", sender.State);

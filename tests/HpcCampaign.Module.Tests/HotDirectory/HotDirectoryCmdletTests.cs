@@ -25,7 +25,8 @@ public sealed class HotDirectoryCmdletTests
         Assert.True(HotDirectoryFixture.WaitUntil(() =>
         {
             var st = ps.Run("Get-HotDirectoryStatus -StateDirectory $s -Name job", new Dictionary<string, object?> { ["s"] = fx.State });
-            return st.Output.Any(o => (string)o.Properties["Component"].Value == "sender" && (long)o.Properties["TotalFiles"].Value == 2);
+            return st.Output.Any(o => (string)o.Properties["Component"].Value == "sender" && (long)o.Properties["TotalFiles"].Value == 2
+                                      && o.Properties["QueueDepth"].Value is 0L);
         }, 20), "status never showed the two deliveries");
         var status = ps.Run("Get-HotDirectoryStatus -StateDirectory $s -Name job", new Dictionary<string, object?> { ["s"] = fx.State });
         status.AssertNoErrors();
