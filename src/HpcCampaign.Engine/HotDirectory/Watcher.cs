@@ -170,6 +170,12 @@ public sealed class Watcher
 
     private void Rescan()
     {
+        // an unmounted or removed watch folder must not look like "every file was deleted"
+        if (!Directory.Exists(_settings.WatchDirectory))
+        {
+            _sink.Warning($"The watch folder '{_settings.WatchDirectory}' is missing; waiting for it to come back.");
+            return;
+        }
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var stack = new Stack<string>();
         stack.Push(_settings.WatchDirectory);
@@ -257,6 +263,7 @@ public sealed class Watcher
 
     private async Task<bool> HandleGoneAsync(string rel, CancellationToken ct)
     {
+        if (!Directory.Exists(_settings.WatchDirectory)) return false;
         if (_catalog.TakeRemovedAfterSend(rel) || !_catalog.Contains(rel)) return true;
         if (!_settings.ForwardDeletes || !_filter.Accepts(rel))
         {

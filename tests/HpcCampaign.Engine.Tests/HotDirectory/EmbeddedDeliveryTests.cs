@@ -192,4 +192,26 @@ public sealed class EmbeddedDeliveryTests
         Assert.False(File.Exists(rig.Remote("big.bin")));
         Assert.Empty(rig.RemoteTempFiles());
     }
+
+    [Fact]
+    public async Task A_vanished_watch_folder_is_not_taken_for_deleted_files()
+    {
+        await using var rig = new HotDirectoryRig("unmount", s => { s.ForwardDeletes = true; s.RescanSeconds = 0.5; });
+        rig.Write("keep.bin", 100, 1);
+        rig.Start();
+        Assert.True(await rig.WaitDeliveredAsync(new[] { "keep.bin" }));
+        Directory.Move(rig.Watch, rig.Watch + ".away");   // as if the file system were unmounted
+        try
+        {
+            Assert.True(await HotDirectoryRig.WaitUntilAsync(() => rig.Sink.Warnings.Any(w => w.Contains("missing")), 10));
+            await Task.Delay(1000);
+            Assert.True(File.Exists(rig.Remote("keep.bin")), "remote copy deleted while the watch folder was away");
+        }
+        finally
+        {
+            Directory.Move(rig.Watch + ".away", rig.Watch);
+        }
+        await Task.Delay(1500);
+        Assert.True(File.Exists(rig.Remote("keep.bin")));
+    }
 }
