@@ -54,6 +54,10 @@ public sealed class HotDirectoryKillTests
             Add(4, 100 + round);   // written while nothing runs
         }
 
+        // the killed runs did real work (so the kills landed while files were moving, not only during start-up)
+        var deliveredBeforeFinal = expected.Count(r => File.Exists(fx.Remote(r)));
+        Assert.True(deliveredBeforeFinal > 0, "no file was delivered by the killed runs");
+
         using (var final = StartChild(fx.ConfigPath))
         {
             var done = HotDirectoryFixture.WaitUntil(() => expected.All(r => File.Exists(fx.Remote(r)) &&
