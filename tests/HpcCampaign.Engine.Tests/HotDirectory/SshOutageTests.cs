@@ -93,7 +93,9 @@ public sealed class SshOutageTests
         relay.Down();
         var during = Enumerable.Range(0, 6).Select(i => $"down/{i}.bin").ToList();
         foreach (var d in during) rig.Write(d, 50_000, during.IndexOf(d) + 5);
-        await Task.Delay(3000);   // long enough for several failed connection attempts by both senders
+        // the senders notice the outage (bounded wait), and nothing gets through meanwhile
+        Assert.True(await HotDirectoryRig.WaitUntilAsync(() => rig.Sink.Warnings.Any(w => w.Contains("files stay queued")), 30), "outage not noticed");
+        await Task.Delay(1000);
         Assert.False(File.Exists(rig.Remote(during[0])));
         relay.Up();
         Assert.True(await rig.WaitDeliveredAsync(during.Append("before.bin"), 60), "files queued during the outage were not delivered");

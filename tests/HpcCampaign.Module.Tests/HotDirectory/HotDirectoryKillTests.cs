@@ -45,10 +45,12 @@ public sealed class HotDirectoryKillTests
         Add(30, 0);
         for (var round = 1; round <= 5; round++)
         {
+            var before = expected.Count(r => File.Exists(fx.Remote(r)));
             using var child = StartChild(fx.ConfigPath);
-            Thread.Sleep(rng.Next(1500, 4000));
-            Add(6, round);   // written while it runs (or while it is still starting)
-            Thread.Sleep(rng.Next(0, 1500));
+            Add(6, round);   // written while it starts or runs
+            // kill once this run is demonstrably moving files (bounded wait), at a random moment after that
+            HotDirectoryFixture.WaitUntil(() => expected.Count(r => File.Exists(fx.Remote(r))) > before, 60);
+            Thread.Sleep(rng.Next(0, 800));
             child.Kill(entireProcessTree: true);
             Assert.True(child.WaitForExit(20_000), "child did not die");
             Add(4, 100 + round);   // written while nothing runs
