@@ -45,6 +45,13 @@
         'Stop-CampaignConnector'
         'Get-CampaignConnector'
         # hot directory
+        'Start-HotDirectory'
+        'Stop-HotDirectory'
+        'Get-HotDirectoryStatus'
+        'Get-HotDirectoryDeadLetter'
+        'Restore-HotDirectoryDeadLetter'
+        'Register-HotDirectory'
+        'Unregister-HotDirectory'
         # synchrotron
         'Get-SynchrotronEpn'
         'Sync-SynchrotronEpn'

@@ -36,6 +36,12 @@ public sealed class KnownHosts
         }
     }
 
+    /// <summary>One file that must exist (a configured known_hosts); a missing file is KnownHostsNotFound.</summary>
+    public static KnownHosts FromFile(string path) =>
+        File.Exists(path)
+            ? new KnownHosts(new[] { path })
+            : throw new HpcException("KnownHostsNotFound", HpcErrorKind.ObjectNotFound, $"known_hosts file '{path}' does not exist.", path);
+
     /// <summary>The files that existed and were read.</summary>
     public List<string> Files { get; } = new();
 

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Hot directory benchmark: 1000 x 1 KiB files and one large file through the full hot-directory path (embedded queue
+# and RabbitMQ), side by side with rsync -e ssh and scp of the same files, in the same run.
+# Writes bench/results/hotdirectory.md. Usage: bash bench/hotdirectory.sh [runs] [largeMiB]
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+ENV="$ROOT/tests/.work/services/services.env"
+STARTED=()
+if [ -z "${HPCC_TEST_SSH_PORT:-}" ]; then
+  if [ ! -f "$ENV" ] || ! grep -q HPCC_TEST_SSH_PORT "$ENV"; then
+    bash "$ROOT/tests/services/sshd.sh" start
+    bash "$ROOT/tests/services/rabbitmq.sh" start
+    STARTED=(sshd rabbitmq)
+    cat "$ROOT/tests/.work/services/sshd.env" "$ROOT/tests/.work/services/rabbitmq.env" > "$ENV"
+  fi
+  . "$ENV"
+fi
+cleanup() { for s in "${STARTED[@]}"; do bash "$ROOT/tests/services/$s.sh" stop || true; done; }
+trap cleanup EXIT
+dotnet build -c Release "$ROOT/bench/HotDirectory/HotDirectoryBench.csproj" -o "$ROOT/bench/.work/hotdirectory" >/dev/null
+mkdir -p "$ROOT/bench/results"
+dotnet "$ROOT/bench/.work/hotdirectory/HotDirectoryBench.dll" "$ROOT/bench/results/hotdirectory.md" "${1:-3}" "${2:-512}"

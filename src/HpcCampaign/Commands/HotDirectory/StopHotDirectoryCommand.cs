@@ -1,0 +1,51 @@
+using System.Management.Automation;
+using HpcCampaign.Engine.HotDirectory;
+using HpcCampaign.Infrastructure;
+
+namespace HpcCampaign.Commands.HotDirectory;
+
+/// <summary>
+/// <para type="synopsis">Stops a running hot directory (in this session, another process or the service) and waits for it to finish its current files.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Stop, "HotDirectory", SupportsShouldProcess = true, DefaultParameterSetName = "Name")]
+[OutputType(typeof(HotDirectoryStatus))]
+public sealed class StopHotDirectoryCommand : HpcCmdlet
+{
+    [Parameter(Position = 0, ParameterSetName = "Name", ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = "Config")]
+    [ValidateNotNullOrEmpty]
+    public string? ConfigPath { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? StateDirectory { get; set; }
+
+    [Parameter] [ValidateRange(1, 3600)] public int TimeoutSec { get; set; } = 60;
+    [Parameter] public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        List<(string Name, string State)> targets = new();
+        if (!TryEngine(() => targets = HotDirectoryTarget.Resolve(this, ResolveOutputPath, ConfigPath, Name, StateDirectory), ConfigPath ?? (object?)Name)) return;
+        foreach (var (name, state) in targets)
+        {
+            if (!HotDirectoryRunner.IsRunning(state))
+            {
+                WriteVerbose($"Hot directory '{name}' is not running.");
+                if (PassThru) WriteObject(HotDirectoryStatusReader.Read(name, state), true);
+                continue;
+            }
+            if (!ShouldProcess(name, "Stop hot directory")) continue;
+            var stopped = false;
+            RunWork(async (_, ct) => stopped = await HotDirectoryRunner.RequestStopAsync(state, TimeSpan.FromSeconds(TimeoutSec), ct).ConfigureAwait(false), name);
+            if (!stopped)
+                WriteHpcError(new HpcException("HotDirectoryStopTimeout", HpcErrorKind.OperationTimeout,
+                    $"Hot directory '{name}' did not stop within {TimeoutSec} s (pid {HotDirectoryRunner.RunningPid(state)?.ToString() ?? "?"}).", name));
+            if (PassThru) WriteObject(HotDirectoryStatusReader.Read(name, state), true);
+        }
+    }
+}
