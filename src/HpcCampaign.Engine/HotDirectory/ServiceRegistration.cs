@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security;
 
 namespace HpcCampaign.Engine.HotDirectory;
@@ -16,17 +15,15 @@ public static class ServiceRegistration
     public static string DefaultUnitDirectory =>
         OperatingSystem.IsWindows()
             ? Path.Combine(Config.ConfigPaths.StateDirectory, "tasks")
-            : Path.Combine(Environment.GetEnvironmentVariable("XDG_CONFIG_HOME") is { Length: > 0 } x ? x : Path.Combine(Config.ConfigPaths.Home, ".config"), "systemd", "user");
+            : Common.ServiceManager.SystemdUserDirectory;
 
     public static string UnitPath(string name, string unitDirectory) =>
         Path.Combine(unitDirectory, OperatingSystem.IsWindows() ? $"HotDirectory-{name}.xml" : UnitName(name));
 
-    private static string PsQuote(string s) => "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'";
-
     /// <summary>The systemd unit text. <paramref name="hostCommand"/> runs a PowerShell command line, e.g. "/usr/bin/dotnet /opt/hpcc/hpcc.dll".</summary>
     public static string SystemdUnit(HotDirectorySettings s, string configPath, string hostCommand)
     {
-        string Exec(string script) => $"{hostCommand} -Command \"{script.Replace("%", "%%", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)}\"";
+        string Exec(string script) => $"{hostCommand} -Command \"{Common.ServiceManager.SystemdEscapePercent(script).Replace("\"", "\\\"", StringComparison.Ordinal)}\"";
         return $"""
             # Written by Register-HotDirectory (HpcCampaign). Remove with Unregister-HotDirectory -Name {s.Name}.
             [Unit]
@@ -36,8 +33,8 @@ public static class ServiceRegistration
 
             [Service]
             Type=simple
-            ExecStart={Exec("Start-HotDirectory -ConfigPath " + PsQuote(configPath))}
-            ExecStop={Exec("Stop-HotDirectory -ConfigPath " + PsQuote(configPath))}
+            ExecStart={Exec("Start-HotDirectory -ConfigPath " + Common.ServiceManager.PsQuote(configPath))}
+            ExecStop={Exec("Stop-HotDirectory -ConfigPath " + Common.ServiceManager.PsQuote(configPath))}
             Restart=always
             RestartSec=10
             TimeoutStopSec=90
@@ -52,7 +49,7 @@ public static class ServiceRegistration
     public static string ScheduledTaskXml(HotDirectorySettings s, string configPath, string hostCommand)
     {
         var (exe, args) = SplitCommand(hostCommand);
-        var arguments = $"{args} -Command \"Start-HotDirectory -ConfigPath {PsQuote(configPath)}\"".Trim();
+        var arguments = $"{args} -Command \"Start-HotDirectory -ConfigPath {Common.ServiceManager.PsQuote(configPath)}\"".Trim();
         return $"""
             <?xml version="1.0" encoding="UTF-16"?>
             <Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
@@ -107,11 +104,11 @@ public static class ServiceRegistration
         Common.AtomicFile.WriteAllText(path, text);
         if (manage)
         {
-            if (OperatingSystem.IsWindows()) Run("schtasks", $"/Create /TN \"{TaskName(name)}\" /XML \"{path}\" /F");
+            if (OperatingSystem.IsWindows()) Run("schtasks", new[] { "/Create", "/TN", TaskName(name), "/XML", path, "/F" });
             else
             {
-                Run("systemctl", "--user daemon-reload");
-                Run("systemctl", $"--user enable --now {UnitName(name)}");
+                Run("systemctl", new[] { "--user", "daemon-reload" });
+                Run("systemctl", new[] { "--user", "enable", "--now", UnitName(name) });
             }
         }
         return Note(name, manage);
@@ -124,30 +121,14 @@ public static class ServiceRegistration
         var existed = File.Exists(path);
         if (manage)
         {
-            if (OperatingSystem.IsWindows()) Run("schtasks", $"/Delete /TN \"{TaskName(name)}\" /F", ignoreFailure: !existed);
-            else Run("systemctl", $"--user disable --now {UnitName(name)}", ignoreFailure: !existed);
+            if (OperatingSystem.IsWindows()) Run("schtasks", new[] { "/Delete", "/TN", TaskName(name), "/F" }, ignoreFailure: !existed);
+            else Run("systemctl", new[] { "--user", "disable", "--now", UnitName(name) }, ignoreFailure: !existed);
         }
         if (existed) File.Delete(path);
-        if (manage && !OperatingSystem.IsWindows()) Run("systemctl", "--user daemon-reload", ignoreFailure: true);
+        if (manage && !OperatingSystem.IsWindows()) Run("systemctl", new[] { "--user", "daemon-reload" }, ignoreFailure: true);
         return existed;
     }
 
-    private static void Run(string exe, string args, bool ignoreFailure = false)
-    {
-        var psi = new ProcessStartInfo(exe, args) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEndAsync();
-            p.StandardOutput.ReadToEnd();
-            if (!p.WaitForExit(60_000)) { p.Kill(); throw new TimeoutException($"{exe} {args} did not finish in 60 s"); }
-            if (p.ExitCode != 0 && !ignoreFailure)
-                throw new HpcException("ServiceManagerFailed", HpcErrorKind.InvalidOperation, $"'{exe} {args}' failed ({p.ExitCode}): {err.Result.Trim()}", exe);
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            if (!ignoreFailure)
-                throw new HpcException("ServiceManagerFailed", HpcErrorKind.InvalidOperation, $"Cannot run '{exe}': {ex.Message}", exe, ex);
-        }
-    }
+    private static void Run(string exe, string[] args, bool ignoreFailure = false) =>
+        Common.ServiceManager.Run(exe, args, "ServiceManagerFailed", ignoreFailure);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Security;
 using System.Text;
@@ -26,18 +25,18 @@ public sealed record RegistrationRequest(
 public static class SyncRegistration
 {
     public static string DefaultUnitDirectory(SynchrotronScheduler scheduler) => scheduler == SynchrotronScheduler.Systemd
-        ? Path.Combine(Environment.GetEnvironmentVariable("XDG_CONFIG_HOME") is { Length: > 0 } x ? x : Path.Combine(Config.ConfigPaths.Home, ".config"), "systemd", "user")
+        ? ServiceManager.SystemdUserDirectory
         : Path.Combine(Config.ConfigPaths.StateDirectory, "scheduled-tasks");
 
     public static string PowerShellCommand(RegistrationRequest r, bool repeat)
     {
-        var sb = new StringBuilder($"Import-Module {Ps(r.ModuleManifest)}; ");
+        var sb = new StringBuilder($"Import-Module {ServiceManager.PsQuote(r.ModuleManifest)}; ");
         if (r.Task == SynchrotronTask.Alert)
-            sb.Append($"Send-SynchrotronEpnAlert -ConfigPath {Ps(r.ConfigPath)}");
+            sb.Append($"Send-SynchrotronEpnAlert -ConfigPath {ServiceManager.PsQuote(r.ConfigPath)}");
         else
         {
-            sb.Append($"Sync-SynchrotronEpn -ConfigPath {Ps(r.ConfigPath)} -ThrottleLimit {r.ThrottleLimit}");
-            if (repeat) sb.Append($" -RepeatEvery {Ps(r.Interval.ToString("c", CultureInfo.InvariantCulture))}");
+            sb.Append($"Sync-SynchrotronEpn -ConfigPath {ServiceManager.PsQuote(r.ConfigPath)} -ThrottleLimit {r.ThrottleLimit}");
+            if (repeat) sb.Append($" -RepeatEvery {ServiceManager.PsQuote(r.Interval.ToString("c", CultureInfo.InvariantCulture))}");
         }
         return sb.ToString();
     }
@@ -132,30 +131,10 @@ public static class SyncRegistration
         return new SynchrotronSyncRegistration(plan.Name, plan.Kind, plan.Task, plan.Schedule, plan.Command, plan.Files, true, plan.Contents);
     }
 
-    private static void Run(string exe, string[] args)
-    {
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var stderr = p.StandardError.ReadToEndAsync();
-            p.StandardOutput.ReadToEnd();
-            if (!p.WaitForExit(60_000)) { p.Kill(true); throw new TimeoutException($"{exe} did not finish in 60 s"); }
-            if (p.ExitCode != 0)
-                throw new HpcException("RegistrationFailed", HpcErrorKind.InvalidOperation,
-                    $"'{exe} {string.Join(' ', args)}' failed ({p.ExitCode}): {stderr.Result.Trim()}", exe);
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            throw new HpcException("RegistrationFailed", HpcErrorKind.ObjectNotFound, $"Cannot run {exe}: {ex.Message}", exe, ex);
-        }
-    }
+    private static void Run(string exe, string[] args) => ServiceManager.Run(exe, args, "RegistrationFailed");
 
-    private static string Ps(string s) => "'" + s.Replace("'", "''") + "'";
-
-    /// <summary>systemd: % is a specifier, so it is doubled; the rest of the line is already quoted for its word splitting.</summary>
-    private static string SystemdEscape(string s) => s.Replace("%", "%%").Replace("\\", "\\\\");
+    /// <summary>systemd: % is a specifier (doubled), \ an escape (doubled); the line is already quoted for its word splitting.</summary>
+    private static string SystemdEscape(string s) => ServiceManager.SystemdEscapePercent(s).Replace("\\", "\\\\");
 
     private static string Describe(TimeSpan t) => t.TotalHours >= 1 && t.TotalHours % 1 == 0 ? $"{t.TotalHours:0}h" : $"{t.TotalMinutes:0}min";
 
