@@ -15,7 +15,8 @@ if [ -z "${HPCC_TEST_SSH_PORT:-}" ]; then
   fi
   . "$ENV"
 fi
-cleanup() { for s in "${STARTED[@]}"; do bash "$ROOT/tests/services/$s.sh" stop || true; done; }
+# the env file written here names servers this run stops: remove it, or the next run would send to dead ports and hang
+cleanup() { for s in "${STARTED[@]}"; do bash "$ROOT/tests/services/$s.sh" stop || true; done; [ ${#STARTED[@]} -eq 0 ] || rm -f "$ENV"; }
 trap cleanup EXIT
 dotnet build -c Release "$ROOT/bench/HotDirectory/HotDirectoryBench.csproj" -o "$ROOT/bench/.work/hotdirectory" >/dev/null
 mkdir -p "$ROOT/bench/results"
