@@ -10,25 +10,11 @@ namespace HpcCampaign.Commands.HotDirectory;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "HotDirectoryStatus", DefaultParameterSetName = "Name")]
 [OutputType(typeof(HotDirectoryStatus))]
-public sealed class GetHotDirectoryStatusCommand : HpcCmdlet
+public sealed class GetHotDirectoryStatusCommand : HotDirectoryTargetCmdlet
 {
-    [Parameter(Position = 0, ParameterSetName = "Name", ValueFromPipelineByPropertyName = true)]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[]? Name { get; set; }
-
-    [Parameter(Mandatory = true, ParameterSetName = "Config")]
-    [ValidateNotNullOrEmpty]
-    public string? ConfigPath { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string? StateDirectory { get; set; }
-
     protected override void ProcessRecord()
     {
-        List<(string Name, string State)> targets = new();
-        if (!TryEngine(() => targets = HotDirectoryTarget.Resolve(this, ResolveOutputPath, ConfigPath, Name, StateDirectory), ConfigPath ?? (object?)Name)) return;
+        if (!TryResolveTargets(out var targets)) return;
         foreach (var (name, state) in targets)
         {
             if (!Directory.Exists(state))

@@ -50,3 +50,32 @@ internal static class HotDirectoryTarget
         return result;
     }
 }
+
+/// <summary>
+/// Base of the cmdlets that act on existing hot directories: picked by -Name (wildcards; default all), by the
+/// -ConfigPath they were started with, or by an explicit -StateDirectory.
+/// </summary>
+public abstract class HotDirectoryTargetCmdlet : HpcCmdlet
+{
+    [Parameter(Position = 0, ParameterSetName = "Name", ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = "Config")]
+    [ValidateNotNullOrEmpty]
+    public string? ConfigPath { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? StateDirectory { get; set; }
+
+    /// <summary>(name, state folder) pairs; false (with an error record written) when they cannot be resolved.</summary>
+    protected bool TryResolveTargets(out List<(string Name, string State)> targets)
+    {
+        List<(string Name, string State)> found = new();
+        var ok = TryEngine(() => found = HotDirectoryTarget.Resolve(this, ResolveOutputPath, ConfigPath, Name, StateDirectory), ConfigPath ?? (object?)Name);
+        targets = found;
+        return ok;
+    }
+}

@@ -9,28 +9,14 @@ namespace HpcCampaign.Commands.HotDirectory;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "HotDirectory", SupportsShouldProcess = true, DefaultParameterSetName = "Name")]
 [OutputType(typeof(HotDirectoryStatus))]
-public sealed class StopHotDirectoryCommand : HpcCmdlet
+public sealed class StopHotDirectoryCommand : HotDirectoryTargetCmdlet
 {
-    [Parameter(Position = 0, ParameterSetName = "Name", ValueFromPipelineByPropertyName = true)]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[]? Name { get; set; }
-
-    [Parameter(Mandatory = true, ParameterSetName = "Config")]
-    [ValidateNotNullOrEmpty]
-    public string? ConfigPath { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string? StateDirectory { get; set; }
-
     [Parameter] [ValidateRange(1, 3600)] public int TimeoutSec { get; set; } = 60;
     [Parameter] public SwitchParameter PassThru { get; set; }
 
     protected override void ProcessRecord()
     {
-        List<(string Name, string State)> targets = new();
-        if (!TryEngine(() => targets = HotDirectoryTarget.Resolve(this, ResolveOutputPath, ConfigPath, Name, StateDirectory), ConfigPath ?? (object?)Name)) return;
+        if (!TryResolveTargets(out var targets)) return;
         foreach (var (name, state) in targets)
         {
             if (!HotDirectoryRunner.IsRunning(state))
