@@ -39,15 +39,15 @@ public static class HotDirectoryRunner
             var catalog = new PostedCatalog(store);
             await using IHotQueue queue = settings.UsesBroker ? new RabbitHotQueue(settings, store, sink) : new EmbeddedHotQueue(store, settings);
             await queue.StartAsync(settings.Senders, ct).ConfigureAwait(false);
-            ProbeDestination(settings, sink);
-            sink.Verbose($"Hot directory '{settings.Name}': watching {settings.WatchDirectory}, {queue.Description}, {settings.Senders} sender(s) to " +
-                         $"sftp://{settings.EffectiveRemoteUser}@{settings.RemoteHost}:{settings.RemotePort}/{settings.RemoteDirectory}.");
-
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var watchMetrics = new ComponentMetrics(state, "watch", 1, 1);
             var watcher = new Watcher(settings, queue, catalog, watchMetrics, sink);
             var senders = Enumerable.Range(0, settings.Senders)
                 .Select(i => new SenderWorker(settings, queue, catalog, i, new ComponentMetrics(state, "sender", i + 1, settings.Senders), sink)).ToList();
+            ProbeDestination(senders[0].Destination, sink);
+            sink.Verbose($"Hot directory '{settings.Name}': watching {settings.WatchDirectory}, {queue.Description}, {settings.Senders} sender(s) to " +
+                         $"sftp://{settings.EffectiveRemoteUser}@{settings.RemoteHost}:{settings.RemotePort}/{settings.RemoteDirectory}.");
+
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
             var work = new List<Task> { Task.Run(() => watcher.RunAsync(stop.Token), CancellationToken.None) };
             work.AddRange(senders.Select(s => Task.Factory.StartNew(() => s.RunAsync(stop.Token), CancellationToken.None,
@@ -73,13 +73,13 @@ public static class HotDirectoryRunner
         }
     }
 
-    /// <summary>Fails fast on what waiting cannot fix (host key, login, key file); an unreachable host is only a warning.</summary>
-    private static void ProbeDestination(HotDirectorySettings settings, IHpcSink sink)
+    /// <summary>Fails fast on what waiting cannot fix (host key, login, key file); an unreachable host is only a warning.
+    /// The first sender's connection is the probe, and it keeps it.</summary>
+    private static void ProbeDestination(Transfer.SftpDestination first, IHpcSink sink)
     {
-        using var probe = new Transfer.SftpDestination(SenderWorker.Endpoint(settings), "probe");
         try
         {
-            probe.Connect();
+            first.Connect();
         }
         catch (HpcException ex) when (ex.Kind == HpcErrorKind.ConnectionError)
         {

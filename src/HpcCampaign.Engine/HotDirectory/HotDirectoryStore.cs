@@ -67,10 +67,13 @@ public sealed class HotDirectoryStore
         return result;
     }
 
-    public void MarkPosted(string relPath, long size, long mtimeTicks)
+    /// <summary>Applies the catalogue changes of posted messages in one transaction.</summary>
+    public void ApplyCatalog(IEnumerable<CatalogChange> changes)
     {
         using var c = Open();
-        Upsert(c, null, relPath, size, mtimeTicks);
+        using var tx = c.BeginTransaction();
+        foreach (var change in changes) Apply(c, tx, change);
+        tx.Commit();
     }
 
     public void ForgetPosted(string relPath)
@@ -85,15 +88,35 @@ public sealed class HotDirectoryStore
 
     // ---- work table --------------------------------------------------------------------------------------------
 
-    /// <summary>Adds a message (ready now) and, in the same transaction, updates the catalogue (size null = forget the path).</summary>
-    public void Enqueue(string routingKey, string body, string relPath, CatalogChange? change, int attempts = 0, long? notBefore = null, string? lastError = null, int state = Ready)
+    /// <summary>Adds messages (ready now) and, in the same transaction, applies their catalogue changes.</summary>
+    public void Enqueue(IReadOnlyList<OutgoingMessage> messages)
     {
         using var c = Open();
         using var tx = c.BeginTransaction();
-        Exec(c, "INSERT INTO work(routing_key,body,rel_path,state,attempts,next_attempt,last_error,enqueued) VALUES($k,$b,$p,$s,$a,$n,$e,$t)", tx,
-            ("$s", state), ("$k", routingKey), ("$b", body), ("$p", relPath), ("$a", attempts), ("$n", notBefore ?? 0L), ("$e", lastError), ("$t", Now));
-        Apply(c, tx, change);
+        using var insert = c.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText = "INSERT INTO work(routing_key,body,rel_path,state,attempts,next_attempt,last_error,enqueued) VALUES($k,$b,$p,0,0,0,NULL,$t)";
+        var k = insert.Parameters.Add("$k", SqliteType.Text);
+        var b = insert.Parameters.Add("$b", SqliteType.Text);
+        var p = insert.Parameters.Add("$p", SqliteType.Text);
+        insert.Parameters.AddWithValue("$t", Now);
+        foreach (var m in messages)
+        {
+            k.Value = m.RoutingKey;
+            b.Value = m.Body;
+            p.Value = m.Change?.RelPath ?? "";
+            insert.ExecuteNonQuery();
+            Apply(c, tx, m.Change);
+        }
         tx.Commit();
+    }
+
+    /// <summary>Adds one message in a given state (a retry or dead letter of a broker message).</summary>
+    public void Enqueue(string routingKey, string body, string relPath, int attempts, long notBefore, string? lastError, int state)
+    {
+        using var c = Open();
+        Exec(c, "INSERT INTO work(routing_key,body,rel_path,state,attempts,next_attempt,last_error,enqueued) VALUES($k,$b,$p,$s,$a,$n,$e,$t)", null,
+            ("$s", state), ("$k", routingKey), ("$b", body), ("$p", relPath), ("$a", attempts), ("$n", notBefore), ("$e", lastError), ("$t", Now));
     }
 
     public static void Apply(SqliteConnection c, SqliteTransaction tx, CatalogChange? change)
@@ -103,32 +126,45 @@ public sealed class HotDirectoryStore
         else Upsert(c, tx, change.RelPath, change.Size, change.MTimeTicks);
     }
 
-    /// <summary>Takes the oldest ready, due message and marks it leased. Null when none.</summary>
-    public WorkItem? Lease()
+    /// <summary>Takes up to <paramref name="max"/> of the oldest ready, due messages and marks them leased.</summary>
+    public List<WorkItem> Lease(int max)
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
         cmd.CommandText = """
-            UPDATE work SET state=1 WHERE id = (SELECT id FROM work WHERE state=0 AND next_attempt <= $now ORDER BY next_attempt, id LIMIT 1)
+            UPDATE work SET state=1 WHERE id IN (SELECT id FROM work WHERE state=0 AND next_attempt <= $now ORDER BY next_attempt, id LIMIT $max)
             RETURNING id, routing_key, body, attempts
             """;
         cmd.Parameters.AddWithValue("$now", Now);
-        using var r = cmd.ExecuteReader();
-        return r.Read() ? new WorkItem(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetInt32(3)) : null;
+        cmd.Parameters.AddWithValue("$max", max);
+        var items = new List<WorkItem>();
+        using (var r = cmd.ExecuteReader())
+            while (r.Read()) items.Add(new WorkItem(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetInt32(3)));
+        items.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return items;
     }
 
-    /// <summary>Done: the row goes away.</summary>
-    public void Complete(long id)
-    {
-        using var c = Open();
-        Exec(c, "DELETE FROM work WHERE id=$i", null, ("$i", id));
-    }
+    /// <summary>Done: the rows go away.</summary>
+    public void Complete(IEnumerable<long> ids) => ForEachId(ids, "DELETE FROM work WHERE id=$i", null);
 
-    /// <summary>Back to ready without counting an attempt (the destination was unreachable, not the file's fault).</summary>
-    public void Release(long id, long notBefore)
+    /// <summary>Back to ready without counting an attempt (the destination was unreachable, not the files' fault).</summary>
+    public void Release(IEnumerable<long> ids, long notBefore) => ForEachId(ids, "UPDATE work SET state=0, next_attempt=$n WHERE id=$i", notBefore);
+
+    private void ForEachId(IEnumerable<long> ids, string sql, long? notBefore)
     {
         using var c = Open();
-        Exec(c, "UPDATE work SET state=0, next_attempt=$n WHERE id=$i", null, ("$i", id), ("$n", notBefore));
+        using var tx = c.BeginTransaction();
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        var id = cmd.Parameters.Add("$i", SqliteType.Integer);
+        if (notBefore is { } n) cmd.Parameters.AddWithValue("$n", n);
+        foreach (var value in ids)
+        {
+            id.Value = value;
+            cmd.ExecuteNonQuery();
+        }
+        tx.Commit();
     }
 
     /// <summary>Counts a failed attempt: back to ready after the back-off, or dead after the last attempt. Returns the new state.</summary>

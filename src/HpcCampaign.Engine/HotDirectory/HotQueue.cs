@@ -3,10 +3,10 @@ using RabbitMQ.Client;
 namespace HpcCampaign.Engine.HotDirectory;
 
 /// <summary>
-/// Where the watcher posts and the senders take work. Both implementations give the same semantics: a message is
+/// Where the watcher posts and the senders take work. Both implementations give the same semantics: messages are
 /// durable once PublishAsync returns; a delivery stays owned by its sender until AckAsync (verified at the
 /// destination), ReleaseAsync (back to the queue, no attempt counted) or FailAsync (retry after a back-off, or a
-/// dead letter after the last attempt).
+/// dead letter after the last attempt). Work moves in batches so that per-message commits do not bound the rate.
 /// </summary>
 public interface IHotQueue : IAsyncDisposable
 {
@@ -15,14 +15,20 @@ public interface IHotQueue : IAsyncDisposable
     /// <summary>Summed seconds spent disconnected since start (for the status "msg" column).</summary>
     double DisconnectedSeconds { get; }
     Task StartAsync(int senders, CancellationToken ct);
-    Task PublishAsync(string routingKey, string body, CatalogChange? change, CancellationToken ct);
-    Task<HotDelivery?> ReceiveAsync(int sender, TimeSpan wait, CancellationToken ct);
-    Task AckAsync(HotDelivery d);
-    Task ReleaseAsync(HotDelivery d);
+    /// <summary>Posts the messages and applies their catalogue changes; all of them are durable when it returns.</summary>
+    Task PublishAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken ct);
+    /// <summary>Up to <paramref name="max"/> deliveries: waits up to <paramref name="wait"/> for the first, then takes what is
+    /// ready without waiting. Empty when nothing came.</summary>
+    Task<IReadOnlyList<HotDelivery>> ReceiveAsync(int sender, int max, TimeSpan wait, CancellationToken ct);
+    Task AckAsync(IReadOnlyList<HotDelivery> done);
+    Task ReleaseAsync(IReadOnlyList<HotDelivery> deliveries);
     /// <summary>Counts a failed attempt; true when the message became a dead letter.</summary>
     Task<bool> FailAsync(HotDelivery d, string error);
     Task<long?> QueueDepthAsync(CancellationToken ct);
 }
+
+/// <summary>A message to post and what posting it does to the catalogue.</summary>
+public sealed record OutgoingMessage(string RoutingKey, string Body, CatalogChange? Change);
 
 public sealed class HotDelivery
 {
@@ -68,37 +74,37 @@ public sealed class EmbeddedHotQueue : IHotQueue
         return Task.CompletedTask;
     }
 
-    public Task PublishAsync(string routingKey, string body, CatalogChange? change, CancellationToken ct)
+    public Task PublishAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken ct)
     {
-        _store.Enqueue(routingKey, body, change?.RelPath ?? "", change);
-        _signal.Release();
+        _store.Enqueue(messages);
+        _signal.Release(messages.Count);
         return Task.CompletedTask;
     }
 
-    public async Task<HotDelivery?> ReceiveAsync(int sender, TimeSpan wait, CancellationToken ct)
+    public async Task<IReadOnlyList<HotDelivery>> ReceiveAsync(int sender, int max, TimeSpan wait, CancellationToken ct)
     {
         var until = DateTime.UtcNow + wait;
         while (true)
         {
-            var item = _store.Lease();
-            if (item is not null)
-                return new HotDelivery { Body = item.Body, RoutingKey = item.RoutingKey, Attempts = item.Attempts, LocalId = item.Id };
+            var items = _store.Lease(max);
+            if (items.Count > 0)
+                return items.Select(item => new HotDelivery { Body = item.Body, RoutingKey = item.RoutingKey, Attempts = item.Attempts, LocalId = item.Id }).ToList();
             var left = until - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero) return null;
+            if (left <= TimeSpan.Zero) return Array.Empty<HotDelivery>();
             // wake on a publish, else poll (retries become due by time)
             await _signal.WaitAsync(left < TimeSpan.FromMilliseconds(250) ? left : TimeSpan.FromMilliseconds(250), ct).ConfigureAwait(false);
         }
     }
 
-    public Task AckAsync(HotDelivery d)
+    public Task AckAsync(IReadOnlyList<HotDelivery> done)
     {
-        _store.Complete(d.LocalId!.Value);
+        _store.Complete(done.Select(d => d.LocalId!.Value));
         return Task.CompletedTask;
     }
 
-    public Task ReleaseAsync(HotDelivery d)
+    public Task ReleaseAsync(IReadOnlyList<HotDelivery> deliveries)
     {
-        _store.Release(d.LocalId!.Value, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1000);
+        _store.Release(deliveries.Select(d => d.LocalId!.Value), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1000);
         return Task.CompletedTask;
     }
 

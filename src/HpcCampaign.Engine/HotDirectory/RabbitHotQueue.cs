@@ -31,14 +31,23 @@ public sealed class RabbitHotQueue : IHotQueue
     private DateTime _nextConnectAttempt = DateTime.MinValue;
     private double _backoffSeconds = 1;
     private CancellationToken _lifetime;
-    private TaskCompletionSource<bool>? _pending;
-    private ulong _pendingTag;
+    // publisher confirms of the batch being published: its sequence numbers not yet confirmed
+    private readonly object _confirmGate = new();
+    private HashSet<ulong>? _unconfirmed;
+    private bool _allSent, _nacked;
+    private TaskCompletionSource<bool>? _confirmed;
     private volatile bool _returned;
 
     private void Confirm(ulong tag, bool multiple, bool ack)
     {
-        var p = _pending;
-        if (p is not null && (tag == _pendingTag || (multiple && tag >= _pendingTag))) p.TrySetResult(ack);
+        lock (_confirmGate)
+        {
+            if (_unconfirmed is null) return;
+            if (multiple) _unconfirmed.RemoveWhere(t => t <= tag);
+            else _unconfirmed.Remove(tag);
+            if (!ack) _nacked = true;
+            if (_nacked || (_allSent && _unconfirmed.Count == 0)) _confirmed?.TrySetResult(!_nacked);
+        }
     }
 
     public RabbitHotQueue(HotDirectorySettings settings, HotDirectoryStore store, IHpcSink sink)
@@ -112,7 +121,7 @@ public sealed class RabbitHotQueue : IHotQueue
             pub.BasicAcksAsync += (_, ea) => { Confirm(ea.DeliveryTag, ea.Multiple, true); return Task.CompletedTask; };
             pub.BasicNacksAsync += (_, ea) => { Confirm(ea.DeliveryTag, ea.Multiple, false); return Task.CompletedTask; };
             pub.BasicReturnAsync += (_, _) => { _returned = true; return Task.CompletedTask; };
-            pub.ChannelShutdownAsync += (_, _) => { _pending?.TrySetResult(false); return Task.CompletedTask; };
+            pub.ChannelShutdownAsync += (_, _) => { lock (_confirmGate) _confirmed?.TrySetResult(false); return Task.CompletedTask; };
             await pub.ExchangeDeclareAsync(_settings.EffectiveExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: ct).ConfigureAwait(false);
             await pub.QueueDeclareAsync(_settings.EffectiveQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct).ConfigureAwait(false);
             await pub.QueueBindAsync(_settings.EffectiveQueue, _settings.EffectiveExchange, _settings.TopicPrefix + ".#", cancellationToken: ct).ConfigureAwait(false);
@@ -196,10 +205,11 @@ public sealed class RabbitHotQueue : IHotQueue
         }
     }
 
-    public async Task PublishAsync(string routingKey, string body, CatalogChange? change, CancellationToken ct)
+    public async Task PublishAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken ct)
     {
+        if (messages.Count == 0) return;
         if (!await EnsureConnectedAsync().ConfigureAwait(false))
-            throw new HpcException("BrokerUnavailable", HpcErrorKind.ConnectionError, "The broker is not reachable; the file stays pending.");
+            throw new HpcException("BrokerUnavailable", HpcErrorKind.ConnectionError, "The broker is not reachable; the files stay pending.");
         await _publishGate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
@@ -211,19 +221,33 @@ public sealed class RabbitHotQueue : IHotQueue
                 Headers = new Dictionary<string, object?>(),
             };
             var channel = _publishChannel!;
-            _returned = false;
-            _pendingTag = await channel.GetNextPublishSequenceNumberAsync(ct).ConfigureAwait(false);
             var confirmed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _pending = confirmed;
-            await channel.BasicPublishAsync(_settings.EffectiveExchange, routingKey, mandatory: true, props, Encoding.UTF8.GetBytes(body), ct).ConfigureAwait(false);
+            var unconfirmed = new HashSet<ulong>();
+            lock (_confirmGate)
+            {
+                _unconfirmed = unconfirmed;
+                _allSent = _nacked = false;
+                _confirmed = confirmed;
+            }
+            _returned = false;
+            foreach (var m in messages)
+            {
+                var tag = await channel.GetNextPublishSequenceNumberAsync(ct).ConfigureAwait(false);
+                lock (_confirmGate) unconfirmed.Add(tag);
+                await channel.BasicPublishAsync(_settings.EffectiveExchange, m.RoutingKey, mandatory: true, props, Encoding.UTF8.GetBytes(m.Body), ct).ConfigureAwait(false);
+            }
+            lock (_confirmGate)
+            {
+                _allSent = true;
+                if (unconfirmed.Count == 0) confirmed.TrySetResult(!_nacked);
+            }
             var ok = await confirmed.Task.WaitAsync(TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
-            _pending = null;
-            if (!ok) throw new IOException("the broker did not confirm the message (nack or channel closed)");
-            if (_returned) throw new IOException($"the message was unroutable: no queue is bound to exchange '{_settings.EffectiveExchange}' for '{routingKey}'");
+            if (!ok) throw new IOException("the broker did not confirm the messages (nack or channel closed)");
+            // a return arrives before the confirm of its message
+            if (_returned) throw new IOException($"a message was unroutable: no queue is bound to exchange '{_settings.EffectiveExchange}' for its topic");
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            _pending = null;
             // a publish channel in an unknown state is not reused: drop the connection, the next call reconnects
             if (_connection is { IsOpen: true } conn)
             {
@@ -234,64 +258,71 @@ public sealed class RabbitHotQueue : IHotQueue
         }
         finally
         {
+            lock (_confirmGate)
+            {
+                _unconfirmed = null;
+                _confirmed = null;
+            }
             _publishGate.Release();
         }
-        if (change is not null)
-        {
-            if (change.Forget) _store.ForgetPosted(change.RelPath);
-            else _store.MarkPosted(change.RelPath, change.Size, change.MTimeTicks);
-        }
+        _store.ApplyCatalog(messages.Where(m => m.Change is not null).Select(m => m.Change!));
     }
 
-    public async Task<HotDelivery?> ReceiveAsync(int sender, TimeSpan wait, CancellationToken ct)
+    public async Task<IReadOnlyList<HotDelivery>> ReceiveAsync(int sender, int max, TimeSpan wait, CancellationToken ct)
     {
-        var retry = _store.Lease();
-        if (retry is not null)
-            return new HotDelivery { Body = retry.Body, RoutingKey = retry.RoutingKey, Attempts = retry.Attempts, LocalId = retry.Id };
+        var batch = _store.Lease(max).Select(retry => new HotDelivery { Body = retry.Body, RoutingKey = retry.RoutingKey, Attempts = retry.Attempts, LocalId = retry.Id }).ToList();
         var reader = _buffers[sender].Reader;
-        while (reader.TryRead(out var d))
-            if (d.Channel is { IsOpen: true }) return d;   // deliveries of a closed channel are re-delivered by the broker
+        void Take()
+        {
+            // deliveries of a closed channel are re-delivered by the broker
+            while (batch.Count < max && reader.TryRead(out var d))
+                if (d.Channel is { IsOpen: true }) batch.Add(d);
+        }
+        Take();
+        if (batch.Count > 0) return batch;
         await EnsureConnectedAsync().ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(wait);
         try
         {
             while (await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false))
-                while (reader.TryRead(out var d))
-                    if (d.Channel is { IsOpen: true }) return d;
+            {
+                Take();
+                if (batch.Count > 0) return batch;
+            }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
         }
-        return null;
+        return batch;
     }
 
-    public async Task AckAsync(HotDelivery d)
+    public async Task AckAsync(IReadOnlyList<HotDelivery> done)
     {
-        if (d.LocalId is { } id)
+        var local = done.Where(d => d.LocalId is not null).Select(d => d.LocalId!.Value).ToList();
+        if (local.Count > 0) _store.Complete(local);
+        foreach (var d in done)
         {
-            _store.Complete(id);
-            return;
-        }
-        if (d.Channel is not { IsOpen: true }) return;
-        try { await d.Channel.BasicAckAsync(d.DeliveryTag, false).ConfigureAwait(false); }
-        catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or ObjectDisposedException or IOException)
-        {
-            // the broker re-delivers it; the sender will find the file already verified at the destination
+            if (d.LocalId is not null || d.Channel is not { IsOpen: true }) continue;
+            try { await d.Channel.BasicAckAsync(d.DeliveryTag, false).ConfigureAwait(false); }
+            catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or ObjectDisposedException or IOException)
+            {
+                // the broker re-delivers it; the sender sends the same file again under the same final name
+            }
         }
     }
 
-    public async Task ReleaseAsync(HotDelivery d)
+    public async Task ReleaseAsync(IReadOnlyList<HotDelivery> deliveries)
     {
-        if (d.LocalId is { } id)
+        var local = deliveries.Where(d => d.LocalId is not null).Select(d => d.LocalId!.Value).ToList();
+        if (local.Count > 0) _store.Release(local, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1000);
+        foreach (var d in deliveries)
         {
-            _store.Release(id, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1000);
-            return;
-        }
-        if (d.Channel is not { IsOpen: true }) return;
-        try { await d.Channel.BasicNackAsync(d.DeliveryTag, false, requeue: true).ConfigureAwait(false); }
-        catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or ObjectDisposedException or IOException)
-        {
+            if (d.LocalId is not null || d.Channel is not { IsOpen: true }) continue;
+            try { await d.Channel.BasicNackAsync(d.DeliveryTag, false, requeue: true).ConfigureAwait(false); }
+            catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or ObjectDisposedException or IOException)
+            {
+            }
         }
     }
 
@@ -307,8 +338,8 @@ public sealed class RabbitHotQueue : IHotQueue
         }
         string relPath;
         try { relPath = V03Message.Parse(d.Body).RelPath; } catch (HpcException) { relPath = ""; }
-        _store.Enqueue(d.RoutingKey, d.Body, relPath, null, attempts, next, error, dead ? HotDirectoryStore.Dead : HotDirectoryStore.Ready);
-        await AckAsync(d).ConfigureAwait(false);
+        _store.Enqueue(d.RoutingKey, d.Body, relPath, attempts, next, error, dead ? HotDirectoryStore.Dead : HotDirectoryStore.Ready);
+        await AckAsync(new[] { d }).ConfigureAwait(false);
         return dead;
     }
 

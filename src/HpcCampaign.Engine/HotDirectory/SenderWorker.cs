@@ -3,10 +3,11 @@ using HpcCampaign.Engine.Transfer;
 namespace HpcCampaign.Engine.HotDirectory;
 
 /// <summary>
-/// One sender: takes messages from the queue, delivers each over its own reused SFTP connection (temp name, verify,
-/// rename) and acks only after the file is verified at the destination. A destination outage releases the message
-/// untouched and waits (1 s doubling to 30 s); a failure of the file itself counts an attempt (exponential back-off,
-/// dead letter after MaxAttempts).
+/// One sender: takes a batch of messages from the queue, delivers the files over its own reused SFTP connection (temp
+/// name, verify, rename; small files with many requests in flight, large ones one at a time) and acks each only after
+/// its file is verified at the destination. A destination outage releases what is left of the batch untouched and
+/// waits (1 s doubling to 30 s); a failure of a file itself counts an attempt (exponential back-off, dead letter after
+/// MaxAttempts).
 /// </summary>
 public sealed class SenderWorker
 {
@@ -34,6 +35,9 @@ public sealed class SenderWorker
         new(s.RemoteHost, s.RemotePort, s.EffectiveRemoteUser, s.KeyFile, s.KnownHostsFile, s.RemoteDirectory,
             s.Verify.Equals("ReadBack", StringComparison.OrdinalIgnoreCase), s.Accelerator, (long)(s.AcceleratorThresholdMiB * 1024 * 1024));
 
+    /// <summary>Messages taken and settled together: one lease, one round of SFTP requests in flight, one ack.</summary>
+    private int BatchSize => Math.Clamp(_settings.Prefetch, 1, 256);
+
     public async Task RunAsync(CancellationToken ct)
     {
         var outage = 1.0;
@@ -42,13 +46,27 @@ public sealed class SenderWorker
         {
             while (!ct.IsCancellationRequested)
             {
-                HotDelivery? d;
-                try { d = await _queue.ReceiveAsync(_index, TimeSpan.FromSeconds(1), ct).ConfigureAwait(false); }
+                // connected before taking work, so that the first files do not wait for a handshake
+                if (!Destination.IsConnected)
+                {
+                    try { Destination.Connect(); }
+                    catch (HpcException ex) when (ex.Kind is HpcErrorKind.ConnectionError or HpcErrorKind.AuthenticationError)
+                    {
+                        ReportOutage(ex, ref lastOutage);
+                        try { await Task.Delay(TimeSpan.FromSeconds(outage), ct).ConfigureAwait(false); }
+                        catch (OperationCanceledException) { break; }
+                        outage = Math.Min(30, outage * 2);
+                        continue;
+                    }
+                }
+                IReadOnlyList<HotDelivery> batch;
+                try { batch = await _queue.ReceiveAsync(_index, BatchSize, TimeSpan.FromSeconds(1), ct).ConfigureAwait(false); }
                 catch (OperationCanceledException) { break; }
-                if (d is null) continue;
+                if (batch.Count == 0) continue;
+                var open = new Open(batch);
                 try
                 {
-                    await HandleAsync(d, ct).ConfigureAwait(false);
+                    await HandleAsync(open, ct).ConfigureAwait(false);
                     outage = 1.0;
                     if (lastOutage is not null)
                     {
@@ -58,29 +76,16 @@ public sealed class SenderWorker
                 }
                 catch (OperationCanceledException)
                 {
-                    await _queue.ReleaseAsync(d).ConfigureAwait(false);
+                    await _queue.ReleaseAsync(open.Remaining).ConfigureAwait(false);
                     break;
                 }
                 catch (HpcException ex) when (ex.Kind is HpcErrorKind.ConnectionError or HpcErrorKind.AuthenticationError)
                 {
-                    await _queue.ReleaseAsync(d).ConfigureAwait(false);
-                    if (lastOutage != ex.ErrorId)
-                    {
-                        if (ex.Kind == HpcErrorKind.AuthenticationError) _sink.Error(ex);
-                        else _sink.Warning($"Sender {_index + 1}: {ex.Message} (files stay queued).");
-                        lastOutage = ex.ErrorId;
-                    }
+                    await _queue.ReleaseAsync(open.Remaining).ConfigureAwait(false);
+                    ReportOutage(ex, ref lastOutage);
                     try { await Task.Delay(TimeSpan.FromSeconds(outage), ct).ConfigureAwait(false); }
                     catch (OperationCanceledException) { break; }
                     outage = Math.Min(30, outage * 2);
-                }
-                catch (Exception ex) when (ex is HpcException or IOException or UnauthorizedAccessException)
-                {
-                    var id = ex is HpcException h ? h.ErrorId : ex is UnauthorizedAccessException ? "LocalAccessDenied" : "LocalReadFailed";
-                    var dead = await _queue.FailAsync(d, $"{id}: {ex.Message}").ConfigureAwait(false);
-                    if (dead) _sink.Error(new HpcException("DeliveryDeadLettered", HpcErrorKind.InvalidOperation,
-                        $"Giving up after {_settings.MaxAttempts} attempts ({ex.Message}); see Get-HotDirectoryDeadLetter.", (ex as HpcException)?.Target, ex));
-                    else _sink.Verbose($"Sender {_index + 1}: attempt {d.Attempts + 1} failed ({ex.Message}); retrying later.");
                 }
             }
         }
@@ -90,54 +95,131 @@ public sealed class SenderWorker
         }
     }
 
-    private async Task HandleAsync(HotDelivery d, CancellationToken ct)
+    /// <summary>Reports an outage once (until the destination answers again): refused logins and host keys are errors.</summary>
+    private void ReportOutage(HpcException ex, ref string? lastOutage)
     {
-        V03Message message;
-        try { message = V03Message.Parse(d.Body); }
-        catch (HpcException ex)
+        if (lastOutage == ex.ErrorId) return;
+        if (ex.Kind == HpcErrorKind.AuthenticationError) _sink.Error(ex);
+        else _sink.Warning($"Sender {_index + 1}: {ex.Message} (files stay queued).");
+        lastOutage = ex.ErrorId;
+    }
+
+    /// <summary>The deliveries of a batch that are not settled yet (acked, failed or released).</summary>
+    private sealed class Open(IReadOnlyList<HotDelivery> batch)
+    {
+        private readonly HashSet<HotDelivery> _open = new(batch);
+        public IReadOnlyList<HotDelivery> Remaining => _open.ToList();
+        public void Settle(IEnumerable<HotDelivery> done) => _open.ExceptWith(done);
+    }
+
+    private async Task HandleAsync(Open open, CancellationToken ct)
+    {
+        var done = new List<HotDelivery>();
+        var small = new List<(HotDelivery D, V03Message M, string Local, FileInfo Info)>();
+        var large = new List<(HotDelivery D, V03Message M, string Local, FileInfo Info)>();
+        foreach (var d in open.Remaining)
         {
-            Metrics.Received(d.Body.Length, 0);
-            Metrics.Rejected();
-            _sink.Warning($"Discarding a malformed message: {ex.Message}");
-            await _queue.AckAsync(d).ConfigureAwait(false);
-            return;
+            V03Message message;
+            try { message = V03Message.Parse(d.Body); }
+            catch (HpcException ex)
+            {
+                Metrics.Received(d.Body.Length, 0);
+                Metrics.Rejected();
+                _sink.Warning($"Discarding a malformed message: {ex.Message}");
+                done.Add(d);
+                continue;
+            }
+            var lag = Math.Max(0, (DateTime.UtcNow - V03Message.ParseTime(message.PubTime)).TotalSeconds);
+            Metrics.Received(System.Text.Encoding.UTF8.GetByteCount(d.Body), lag);
+            var rel = message.RelPath;
+            if (!IsSafeRelative(rel))
+            {
+                Metrics.Rejected();
+                _sink.Warning($"Discarding a message with an unsafe relPath '{rel}'.");
+                done.Add(d);
+                continue;
+            }
+            if (message.IsRemove)
+            {
+                Destination.Connect();
+                if (Destination.Remove(rel)) _sink.Verbose($"Removed {Destination.RemotePathOf(rel)}.");
+                Metrics.Delivered(0, 0);
+                done.Add(d);
+                continue;
+            }
+            var local = LocalPath(message);
+            var fi = new FileInfo(local);
+            if (!fi.Exists)
+            {
+                // the file went away after it was posted (a delete message follows when forwarding is on)
+                Metrics.Rejected();
+                _sink.Verbose($"'{local}' no longer exists; nothing to send.");
+                done.Add(d);
+                continue;
+            }
+            var accelerated = _settings.Accelerator is not null && _settings.AcceleratorThresholdMiB > 0 && fi.Length >= _settings.AcceleratorThresholdMiB * 1024 * 1024;
+            (fi.Length <= SftpDestination.BatchFileLimit && !accelerated ? small : large).Add((d, message, local, fi));
         }
-        var lag = Math.Max(0, (DateTime.UtcNow - V03Message.ParseTime(message.PubTime)).TotalSeconds);
-        Metrics.Received(System.Text.Encoding.UTF8.GetByteCount(d.Body), lag);
-        var rel = message.RelPath;
-        if (!IsSafeRelative(rel))
-        {
-            Metrics.Rejected();
-            _sink.Warning($"Discarding a message with an unsafe relPath '{rel}'.");
-            await _queue.AckAsync(d).ConfigureAwait(false);
-            return;
-        }
-        if (message.IsRemove)
+        await SettleAsync(open, done).ConfigureAwait(false);
+
+        if (small.Count > 0)
         {
             Destination.Connect();
-            if (Destination.Remove(rel)) _sink.Verbose($"Removed {Destination.RemotePathOf(rel)}.");
-            Metrics.Delivered(0, 0);
-            await _queue.AckAsync(d).ConfigureAwait(false);
-            return;
+            var outcomes = await Destination.SendBatchAsync(small.Select(f => new BatchFile(f.Local, f.M.RelPath, Watcher.UnixMode(f.Local))).ToList(), ct).ConfigureAwait(false);
+            for (var i = 0; i < small.Count; i++)
+                if (outcomes[i].Result is { } result)
+                {
+                    done.Add(small[i].D);
+                    Metrics.Delivered(small[i].Info.Length, result.Bytes);
+                    _sink.Verbose($"Sent {result.RemotePath} ({result.Bytes} bytes, verified).");
+                }
+            await SettleAsync(open, done).ConfigureAwait(false);
+            for (var i = 0; i < small.Count; i++)
+            {
+                var (d, message, local, fi) = small[i];
+                if (outcomes[i].Error is { } error) await FailAsync(open, d, error).ConfigureAwait(false);
+                else if (_settings.RemoveAfterSend) RemoveSource(message.RelPath, local, fi);
+            }
         }
-        var local = LocalPath(message);
-        var fi = new FileInfo(local);
-        if (!fi.Exists)
+
+        foreach (var (d, message, local, fi) in large)
         {
-            // the file went away after it was posted (a delete message follows when forwarding is on)
-            Metrics.Rejected();
-            _sink.Verbose($"'{local}' no longer exists; nothing to send.");
-            await _queue.AckAsync(d).ConfigureAwait(false);
-            return;
+            Destination.Connect();
+            SendResult result;
+            try
+            {
+                var expected = message.IdentityMethod == "sha512" ? message.IdentityValue : null;
+                result = Destination.Send(local, message.RelPath, expected, Watcher.UnixMode(local), fi.LastWriteTimeUtc, fi.LastAccessTimeUtc, ct);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException || ex is HpcException { Kind: not (HpcErrorKind.ConnectionError or HpcErrorKind.AuthenticationError) })
+            {
+                await FailAsync(open, d, ex).ConfigureAwait(false);
+                continue;
+            }
+            await SettleAsync(open, new List<HotDelivery> { d }).ConfigureAwait(false);
+            Metrics.Delivered(fi.Length, result.Bytes);
+            _sink.Verbose(result.AlreadyPresent ? $"{result.RemotePath} already delivered and verified." : $"Sent {result.RemotePath} ({result.Bytes} bytes{(Destination.LastSendAccelerated ? " via " + _settings.Accelerator : "")}, verified).");
+            if (_settings.RemoveAfterSend) RemoveSource(message.RelPath, local, fi);
         }
-        Destination.Connect();
-        var expected = message.IdentityMethod == "sha512" ? message.IdentityValue : null;
-        var mode = Watcher.UnixMode(local);
-        var result = Destination.Send(local, rel, expected, mode, fi.LastWriteTimeUtc, fi.LastAccessTimeUtc, ct);
-        await _queue.AckAsync(d).ConfigureAwait(false);
-        Metrics.Delivered(fi.Length, result.Bytes);
-        _sink.Verbose(result.AlreadyPresent ? $"{result.RemotePath} already delivered and verified." : $"Sent {result.RemotePath} ({result.Bytes} bytes{(Destination.LastSendAccelerated ? " via " + _settings.Accelerator : "")}, verified).");
-        if (_settings.RemoveAfterSend) RemoveSource(rel, local, fi);
+    }
+
+    private async Task SettleAsync(Open open, List<HotDelivery> done)
+    {
+        if (done.Count == 0) return;
+        await _queue.AckAsync(done).ConfigureAwait(false);
+        open.Settle(done);
+        done.Clear();
+    }
+
+    /// <summary>A failure of the file itself: counts an attempt (retry after a back-off, dead letter after the last).</summary>
+    private async Task FailAsync(Open open, HotDelivery d, Exception ex)
+    {
+        var id = ex is HpcException h ? h.ErrorId : ex is UnauthorizedAccessException ? "LocalAccessDenied" : "LocalReadFailed";
+        var dead = await _queue.FailAsync(d, $"{id}: {ex.Message}").ConfigureAwait(false);
+        open.Settle(new[] { d });
+        if (dead) _sink.Error(new HpcException("DeliveryDeadLettered", HpcErrorKind.InvalidOperation,
+            $"Giving up after {_settings.MaxAttempts} attempts ({ex.Message}); see Get-HotDirectoryDeadLetter.", (ex as HpcException)?.Target, ex));
+        else _sink.Verbose($"Sender {_index + 1}: attempt {d.Attempts + 1} failed ({ex.Message}); retrying later.");
     }
 
     private void RemoveSource(string rel, string local, FileInfo sent)

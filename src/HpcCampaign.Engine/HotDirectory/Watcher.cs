@@ -94,6 +94,7 @@ public sealed class Watcher
     private readonly IHpcSink _sink;
     private readonly PathFilter _filter;
     private readonly ConcurrentDictionary<string, byte> _pending = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private volatile bool _rescanRequested = true;
     private readonly string _baseUrl;
 
@@ -122,7 +123,11 @@ public sealed class Watcher
         fsw.Changed += (_, e) => Touch(e.FullPath, isCreate: false);
         fsw.Deleted += (_, e) => Touch(e.FullPath, isCreate: false);
         fsw.Renamed += (_, e) => { Touch(e.OldFullPath, false); Touch(e.FullPath, true); };
-        fsw.Error += (_, _) => _rescanRequested = true;
+        fsw.Error += (_, _) =>
+        {
+            _rescanRequested = true;
+            _wake.Release();
+        };
         fsw.EnableRaisingEvents = true;
         var nextRescan = DateTime.UtcNow;
         while (!ct.IsCancellationRequested)
@@ -135,20 +140,24 @@ public sealed class Watcher
             }
             // while the broker is away do not checksum files only to fail the publish (the senders keep reconnecting)
             var brokerDown = !_queue.Connected;
+            var batch = new List<Post>();
             foreach (var rel in _pending.Keys.OrderBy(k => k, StringComparer.Ordinal))
             {
                 if (ct.IsCancellationRequested || brokerDown) break;
-                try
-                {
-                    if (await ExamineAsync(rel, ct).ConfigureAwait(false)) _pending.TryRemove(rel, out _);
-                }
-                catch (HpcException ex) when (ex.Kind == HpcErrorKind.ConnectionError)
-                {
-                    brokerDown = true;
-                    break;
-                }
+                var post = await ExamineAsync(rel, ct).ConfigureAwait(false);
+                if (post is null) continue;
+                batch.Add(post);
+                if (batch.Count >= PostBatch) brokerDown = !await FlushAsync(batch, ct).ConfigureAwait(false);
             }
-            try { await Task.Delay(brokerDown ? 1000 : 200, ct).ConfigureAwait(false); }
+            if (!brokerDown && !ct.IsCancellationRequested) brokerDown = !await FlushAsync(batch, ct).ConfigureAwait(false);
+            // the next pass starts when the file system reports something (after a short pause that lets a burst of
+            // events gather), or after a while anyway for files that are still settling
+            try
+            {
+                if (brokerDown) await Task.Delay(1000, ct).ConfigureAwait(false);
+                else if (await _wake.WaitAsync(TimeSpan.FromMilliseconds(200), ct).ConfigureAwait(false)) await Task.Delay(10, ct).ConfigureAwait(false);
+                while (_wake.CurrentCount > 0) _wake.Wait(0);
+            }
             catch (OperationCanceledException) { break; }
         }
     }
@@ -163,9 +172,11 @@ public sealed class Watcher
         {
             // a new folder (or one moved in): its files may predate the watch on it
             _rescanRequested = true;
+            _wake.Release();
             return;
         }
         _pending[rel] = 0;
+        _wake.Release();
     }
 
     private void Rescan()
@@ -207,38 +218,69 @@ public sealed class Watcher
             if (!seen.Contains(rel)) _pending[rel] = 0;
     }
 
-    /// <summary>True when the path needs no more attention (posted, unchanged, excluded or its delete handled).</summary>
-    private async Task<bool> ExamineAsync(string rel, CancellationToken ct)
+    /// <summary>Messages posted in one queue transaction (one confirm round with a broker).</summary>
+    private const int PostBatch = 256;
+
+    /// <summary>A message ready to post, and what becomes true once it is durable.</summary>
+    private sealed record Post(string RelPath, OutgoingMessage Message, Action Posted);
+
+    /// <summary>Posts the batch; false when the broker is away (the paths stay pending).</summary>
+    private async Task<bool> FlushAsync(List<Post> batch, CancellationToken ct)
+    {
+        if (batch.Count == 0) return true;
+        try
+        {
+            await _queue.PublishAsync(batch.Select(p => p.Message).ToList(), ct).ConfigureAwait(false);
+        }
+        catch (HpcException ex) when (ex.Kind == HpcErrorKind.ConnectionError)
+        {
+            batch.Clear();
+            return false;
+        }
+        foreach (var p in batch)
+        {
+            p.Posted();
+            _pending.TryRemove(p.RelPath, out _);
+        }
+        batch.Clear();
+        return true;
+    }
+
+    /// <summary>
+    /// Looks at one pending path: a message to post, or null when there is nothing to post now. A path that needs no
+    /// more attention (unchanged, excluded, a delete handled without forwarding) leaves the pending set here; one
+    /// that is still settling stays in it.
+    /// </summary>
+    private async Task<Post?> ExamineAsync(string rel, CancellationToken ct)
     {
         var full = Path.Combine(_settings.WatchDirectory, rel);
         var fi = new FileInfo(full);
         if (!fi.Exists)
         {
-            if (Directory.Exists(full)) return true;
-            return await HandleGoneAsync(rel, ct).ConfigureAwait(false);
+            if (Directory.Exists(full)) return Settled(rel);
+            return Gone(rel);
         }
-        if (!_filter.Accepts(rel)) return true;
+        if (!_filter.Accepts(rel)) return Settled(rel);
         var size = fi.Length;
         var mtime = fi.LastWriteTimeUtc;
-        if (_catalog.Matches(rel, size, mtime.Ticks)) return true;
+        if (_catalog.Matches(rel, size, mtime.Ticks)) return Settled(rel);
         var now = DateTime.UtcNow;
-        if ((now - mtime).TotalSeconds < _settings.SettleSeconds) return false;
+        if ((now - mtime).TotalSeconds < _settings.SettleSeconds) return null;
 
         string identity;
         try
         {
-            using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 20);
-            identity = Convert.ToBase64String(await SHA512.HashDataAsync(stream, ct).ConfigureAwait(false));
+            identity = Convert.ToBase64String(await Sha512Async(full, size, ct).ConfigureAwait(false));
         }
-        catch (FileNotFoundException) { return await HandleGoneAsync(rel, ct).ConfigureAwait(false); }
-        catch (DirectoryNotFoundException) { return await HandleGoneAsync(rel, ct).ConfigureAwait(false); }
+        catch (FileNotFoundException) { return Gone(rel); }
+        catch (DirectoryNotFoundException) { return Gone(rel); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             _sink.Verbose($"Cannot read '{full}' yet: {ex.Message}");
-            return false;
+            return null;
         }
         fi.Refresh();
-        if (!fi.Exists || fi.Length != size || fi.LastWriteTimeUtc != mtime) return false;   // still being written
+        if (!fi.Exists || fi.Length != size || fi.LastWriteTimeUtc != mtime) return null;   // still being written
 
         var message = new V03Message
         {
@@ -255,31 +297,58 @@ public sealed class Watcher
             ContentType = V03Message.GuessContentType(rel),
         };
         var body = message.ToJson();
-        await _queue.PublishAsync(V03Message.RoutingKey(_settings.TopicPrefix, rel), body, new CatalogChange(rel, size, mtime.Ticks), ct).ConfigureAwait(false);
-        _catalog.Set(rel, size, mtime.Ticks);
-        _metrics.Published(System.Text.Encoding.UTF8.GetByteCount(body), size, (DateTime.UtcNow - mtime).TotalSeconds);
-        return true;
+        return new Post(rel, new OutgoingMessage(V03Message.RoutingKey(_settings.TopicPrefix, rel), body, new CatalogChange(rel, size, mtime.Ticks)), () =>
+        {
+            _catalog.Set(rel, size, mtime.Ticks);
+            _metrics.Published(System.Text.Encoding.UTF8.GetByteCount(body), size, (DateTime.UtcNow - mtime).TotalSeconds);
+        });
     }
 
-    private async Task<bool> HandleGoneAsync(string rel, CancellationToken ct)
+    private Post? Settled(string rel)
     {
-        if (!Directory.Exists(_settings.WatchDirectory)) return false;
-        if (_catalog.TakeRemovedAfterSend(rel) || !_catalog.Contains(rel)) return true;
+        _pending.TryRemove(rel, out _);
+        return null;
+    }
+
+    private Post? Gone(string rel)
+    {
+        if (!Directory.Exists(_settings.WatchDirectory)) return null;
+        if (_catalog.TakeRemovedAfterSend(rel) || !_catalog.Contains(rel)) return Settled(rel);
         if (!_settings.ForwardDeletes || !_filter.Accepts(rel))
         {
             _catalog.Remove(rel);
             _catalog.Store.ForgetPosted(rel);
-            return true;
+            return Settled(rel);
         }
         var message = new V03Message
         {
             PubTime = V03Message.FormatTime(DateTime.UtcNow), RelPath = rel, BaseUrl = _baseUrl, Source = _settings.EffectiveSource, IsRemove = true,
         };
         var body = message.ToJson();
-        await _queue.PublishAsync(V03Message.RoutingKey(_settings.TopicPrefix, rel), body, new CatalogChange(rel, 0, 0, Forget: true), ct).ConfigureAwait(false);
-        _catalog.Remove(rel);
-        _metrics.Published(System.Text.Encoding.UTF8.GetByteCount(body), 0, 0);
-        return true;
+        return new Post(rel, new OutgoingMessage(V03Message.RoutingKey(_settings.TopicPrefix, rel), body, new CatalogChange(rel, 0, 0, Forget: true)), () =>
+        {
+            _catalog.Remove(rel);
+            _metrics.Published(System.Text.Encoding.UTF8.GetByteCount(body), 0, 0);
+        });
+    }
+
+    /// <summary>SHA-512 of a file through a pooled buffer sized to the file (a fresh 1 MiB buffer per file would be a
+    /// large-object allocation each time, and thousands of small files would force a full GC every few dozen).</summary>
+    internal static async Task<byte[]> Sha512Async(string path, long sizeHint, CancellationToken ct)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Clamp(sizeHint + 1, 4096, 1 << 20));
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
+            int n;
+            while ((n = await stream.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0) hash.AppendData(buffer, 0, n);
+            return hash.GetHashAndReset();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     internal static int UnixMode(string path)

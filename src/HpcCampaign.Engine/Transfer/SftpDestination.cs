@@ -7,7 +7,6 @@ using Renci.SshNet.Sftp;
 
 namespace HpcCampaign.Engine.Transfer;
 
-/// <summary>Where and how to reach an SFTP destination.</summary>
 /// <summary>Where and how to reach an SFTP destination. <paramref name="Accelerator"/> (scp or rsync) carries files of at least
 /// <paramref name="AcceleratorThreshold"/> bytes (0 = never); verification and rename stay on SFTP.</summary>
 public sealed record SftpEndpoint(string Host, int Port, string User, string? KeyFile, string? KnownHostsFile, string RemoteDirectory,
@@ -15,6 +14,12 @@ public sealed record SftpEndpoint(string Host, int Port, string User, string? Ke
 
 /// <summary>What one delivery did.</summary>
 public sealed record SendResult(long Bytes, string Sha512Base64, bool AlreadyPresent, string RemotePath);
+
+/// <summary>One small file of a batch: where it is, where it goes (relative to the remote folder) and its mode.</summary>
+public sealed record BatchFile(string LocalPath, string RelPath, int UnixMode);
+
+/// <summary>What became of one file of a batch: delivered (Result) or failed for this file alone (Error).</summary>
+public sealed record BatchOutcome(SendResult? Result, HpcException? Error);
 
 /// <summary>
 /// One reusable SFTP connection (plus an exec channel for sha512sum) that delivers files durably: upload to a
@@ -29,6 +34,7 @@ public sealed class SftpDestination : IDisposable
     private readonly string _tempTag;
     private readonly HashSet<string> _knownDirectories = new(StringComparer.Ordinal);
     private SftpClient? _sftp;
+    private SftpRequests? _requests;
     private SshClient? _ssh;
     private bool _execBroken;
     private HostKeyVerdict _hostKeyResult = HostKeyVerdict.Trusted;
@@ -82,23 +88,37 @@ public sealed class SftpDestination : IDisposable
             throw ClassifyConnect(ex);
         }
         _sftp = sftp;
+        _requests = SftpRequests.Bind(sftp);
         _connectedClock.Restart();
-        if (!_endpoint.VerifyByReadBack && !_execBroken)
+        // the exec channel (sha512sum of large files) is a second SSH connection, opened when the first large file needs it
+        _connectExec = () =>
         {
             var ssh = new SshClient(Info());
             ssh.HostKeyReceived += CheckHostKey;
             try
             {
                 ssh.Connect();
-                _ssh = ssh;
+                return ssh;
             }
             catch (Exception ex)
             {
                 ssh.Dispose();
-                Disconnect();
                 throw ClassifyConnect(ex);
             }
-        }
+        };
+    }
+
+    private Func<SshClient>? _connectExec;
+
+    /// <summary>The exec connection, or null in read-back mode or where running sha512sum failed before.</summary>
+    private SshClient? Exec()
+    {
+        if (_endpoint.VerifyByReadBack || _execBroken) return null;
+        if (_ssh is { IsConnected: true }) return _ssh;
+        try { _ssh?.Dispose(); } catch (Exception) { }
+        _ssh = null;
+        _ssh = _connectExec?.Invoke();
+        return _ssh;
     }
 
     private HpcException ClassifyConnect(Exception ex)
@@ -134,10 +154,14 @@ public sealed class SftpDestination : IDisposable
         try { _sftp?.Dispose(); } catch (Exception) { }
         try { _ssh?.Dispose(); } catch (Exception) { }
         _sftp = null;
+        _requests = null;
         _ssh = null;
     }
 
     public void Dispose() => Disconnect();
+
+    /// <summary>True when small files go out as bare SFTP requests (see <see cref="SftpRequests"/>); false on the slower public-API path.</summary>
+    public bool UsesDirectRequests => _requests?.IsDirect == true;
 
     public string RemotePathOf(string relPath) => CombineRemote(_endpoint.RemoteDirectory, relPath);
 
@@ -207,7 +231,7 @@ public sealed class SftpDestination : IDisposable
                 var remoteHash = RemoteSha512(temp, sent);
                 if (remoteHash != localHash)
                     throw new HpcException("RemoteChecksumMismatch", HpcErrorKind.InvalidData, $"SHA-512 of remote '{temp}' differs from the local file.", final);
-                attrs.SetPermissions(ToOctalDigits(unixMode));
+                attrs.SetPermissions(SftpRequests.ToOctalDigits(unixMode));
                 attrs.LastWriteTimeUtc = mtimeUtc;
                 attrs.LastAccessTimeUtc = atimeUtc;
                 sftp.SetAttributes(temp, attrs);
@@ -220,6 +244,109 @@ public sealed class SftpDestination : IDisposable
             }
             return new SendResult(sent, localHash, false, final);
         }, final);
+    }
+
+    /// <summary>Largest file that <see cref="SendBatchAsync"/> takes (it holds each file in memory while sending).</summary>
+    public const long BatchFileLimit = ReadBackBelow;
+
+    /// <summary>
+    /// Delivers small files (each at most <see cref="BatchFileLimit"/>) the way <see cref="Send"/> does — temp name, mode
+    /// and times, read back and compared, renamed over the final name — with the requests of all of them in flight at
+    /// once on the one session. A file's own failure is its outcome; a lost connection throws (kind ConnectionError)
+    /// and the caller keeps every file of the batch. Re-sending a file that is already there replaces it with the same
+    /// bytes (cheaper for small files than checking it first).
+    /// </summary>
+    public async Task<IReadOnlyList<BatchOutcome>> SendBatchAsync(IReadOnlyList<BatchFile> files, CancellationToken ct)
+    {
+        var sftp = Session();
+        var requests = _requests!;
+        var n = files.Count;
+        var finals = files.Select(f => RemotePathOf(f.RelPath)).ToArray();
+        var outcomes = new BatchOutcome?[n];
+        foreach (var folder in finals.Select((f, i) => (Dir: f.LastIndexOf('/') is var slash and >= 0 ? f[..slash] : "", i)).GroupBy(x => x.Dir))
+        {
+            try { Guard(() => { MakeDirectories(sftp, folder.Key); return true; }, folder.Key); }
+            catch (HpcException ex) when (ex.Kind != HpcErrorKind.ConnectionError)
+            {
+                foreach (var (_, i) in folder) outcomes[i] = new BatchOutcome(null, ex);
+            }
+        }
+
+        // requests stop waiting when the session reports an error or a server stops answering
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, requests.SessionLost);
+        linked.CancelAfter(sftp.OperationTimeout);
+        HpcException? lost = null;
+        using var gate = new SemaphoreSlim(requests.Parallelism);
+        await Task.WhenAll(Enumerable.Range(0, n).Where(i => outcomes[i] is null).Select(async i =>
+        {
+            await gate.WaitAsync(linked.Token).ConfigureAwait(false);
+            try
+            {
+                if (lost is null) outcomes[i] = await SendOneAsync(requests, files[i], finals[i], linked.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                if (ex is OperationCanceledException) ex = new SshConnectionException("the session ended or stopped answering", ex);
+                var failure = Classify(ex, finals[i], disconnect: false)
+                    ?? new HpcException("RemoteOperationFailed", HpcErrorKind.InvalidOperation, $"Sending '{files[i].LocalPath}' failed: {ex.Message}", finals[i], ex);
+                if (failure.Kind == HpcErrorKind.ConnectionError) Interlocked.CompareExchange(ref lost, failure, null);
+                else outcomes[i] = new BatchOutcome(null, failure);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        })).ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+        if (lost is not null)
+        {
+            Disconnect();
+            throw lost;
+        }
+        return outcomes.Select(o => o!).ToList();
+    }
+
+    private async Task<BatchOutcome> SendOneAsync(SftpRequests requests, BatchFile file, string final, CancellationToken ct)
+    {
+        byte[] data;
+        DateTime mtime, atime;
+        try
+        {
+            var before = new FileInfo(file.LocalPath);
+            mtime = before.LastWriteTimeUtc;
+            atime = before.LastAccessTimeUtc;
+            using (var stream = new FileStream(file.LocalPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
+            {
+                data = new byte[checked((int)Math.Min(stream.Length, BatchFileLimit))];
+                stream.ReadExactly(data);
+                if (stream.ReadByte() >= 0) throw new IOException("it grew while it was read");
+            }
+            var after = new FileInfo(file.LocalPath);
+            if (!after.Exists || after.Length != data.Length || after.LastWriteTimeUtc != mtime)
+                return new BatchOutcome(null, new HpcException("SourceChanged", HpcErrorKind.InvalidOperation, $"'{file.LocalPath}' changed while it was being sent.", file.LocalPath));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new BatchOutcome(null, new HpcException(ex is UnauthorizedAccessException ? "LocalAccessDenied" : "LocalReadFailed", HpcErrorKind.InvalidOperation,
+                $"Cannot read '{file.LocalPath}': {ex.Message}", file.LocalPath, ex));
+        }
+        var slash = final.LastIndexOf('/');
+        var temp = (slash < 0 ? "" : final[..(slash + 1)]) + $".{final[(slash + 1)..]}.{_tempTag}.hpcc-tmp";
+        var hash = SHA512.HashData(data);
+        await requests.UploadAsync(temp, data, file.UnixMode, mtime, atime, ct).ConfigureAwait(false);
+        try
+        {
+            if (!SHA512.HashData(await requests.ReadAllAsync(temp, data.Length, ct).ConfigureAwait(false)).AsSpan().SequenceEqual(hash))
+                throw new HpcException("RemoteChecksumMismatch", HpcErrorKind.InvalidData, $"SHA-512 of remote '{temp}' differs from the local file.", final);
+            await requests.RenameOverAsync(temp, final, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // a failed delivery leaves no temp file behind unless the connection itself is gone
+            try { await requests.RemoveAsync(temp, ct).ConfigureAwait(false); } catch (Exception) { }
+            throw;
+        }
+        return new BatchOutcome(new SendResult(data.Length, Convert.ToBase64String(hash), false, final), null);
     }
 
     /// <summary>True when the last Send used the accelerator program.</summary>
@@ -297,7 +424,7 @@ public sealed class SftpDestination : IDisposable
     /// <summary>SHA-512 (base64) of a remote file: sha512sum over SSH, or (small files, no sha512sum, ReadBack mode) the file read back over SFTP.</summary>
     public string RemoteSha512(string remotePath, long size = long.MaxValue)
     {
-        if (size >= ReadBackBelow && _ssh is { IsConnected: true } ssh && !_execBroken)
+        if (size >= ReadBackBelow && Exec() is { } ssh)
         {
             using var cmd = ssh.CreateCommand("sha512sum -b -- " + ShellQuote(remotePath));
             cmd.CommandTimeout = TimeSpan.FromMinutes(30);
@@ -326,21 +453,29 @@ public sealed class SftpDestination : IDisposable
         {
             return work();
         }
-        catch (HpcException) { throw; }
-        catch (OperationCanceledException) { throw; }
-        catch (Exception ex) when (ex is SshConnectionException or SocketException or SshOperationTimeoutException or ObjectDisposedException
-                                       or ProxyException || (ex is IOException or SshException && !ex.GetType().Name.StartsWith("Sftp", StringComparison.Ordinal) && !SessionAlive()))
+        catch (Exception ex) when (ex is not HpcException and not OperationCanceledException && Classify(ex, target) is { } classified)
         {
-            Disconnect();
-            throw new HpcException("SshConnectionLost", HpcErrorKind.ConnectionError, $"Connection to {_endpoint.Host}:{_endpoint.Port} lost: {ex.Message}", target, ex);
+            throw classified;
         }
-        catch (SftpPermissionDeniedException ex)
+    }
+
+    /// <summary>A lost connection (kind ConnectionError, after which the session is dropped) or a failure of this one file.</summary>
+    private HpcException? Classify(Exception ex, string target, bool disconnect = true)
+    {
+        switch (ex)
         {
-            throw new HpcException("RemotePermissionDenied", HpcErrorKind.PermissionDenied, $"Permission denied on '{target}': {ex.Message}", target, ex);
-        }
-        catch (Exception ex) when (ex is SshException or IOException)
-        {
-            throw new HpcException("RemoteOperationFailed", HpcErrorKind.InvalidOperation, $"SFTP failed on '{target}': {ex.Message}", target, ex);
+            case HpcException h:
+                return h;
+            case SshConnectionException or SocketException or SshOperationTimeoutException or ObjectDisposedException or ProxyException:
+            case IOException or SshException when !ex.GetType().Name.StartsWith("Sftp", StringComparison.Ordinal) && !SessionAlive():
+                if (disconnect) Disconnect();
+                return new HpcException("SshConnectionLost", HpcErrorKind.ConnectionError, $"Connection to {_endpoint.Host}:{_endpoint.Port} lost: {ex.Message}", target, ex);
+            case SftpPermissionDeniedException:
+                return new HpcException("RemotePermissionDenied", HpcErrorKind.PermissionDenied, $"Permission denied on '{target}': {ex.Message}", target, ex);
+            case SshException or IOException:
+                return new HpcException("RemoteOperationFailed", HpcErrorKind.InvalidOperation, $"SFTP failed on '{target}': {ex.Message}", target, ex);
+            default:
+                return null;
         }
     }
 
@@ -388,8 +523,6 @@ public sealed class SftpDestination : IDisposable
     }
 
     private static long WholeSeconds(DateTime t) => t.ToUniversalTime().Ticks / TimeSpan.TicksPerSecond;
-
-    private static short ToOctalDigits(int mode) => short.Parse(Convert.ToString(mode & 0xFFF, 8), System.Globalization.CultureInfo.InvariantCulture);
 
     public static string ShellQuote(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 

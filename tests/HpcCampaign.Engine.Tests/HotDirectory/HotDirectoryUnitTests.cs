@@ -139,27 +139,44 @@ public sealed class HotDirectoryStoreTests
     public void Lease_ack_fail_dead_requeue_and_crash_recovery()
     {
         var store = new HotDirectoryStore(TestEnv.NewTempDir());
-        store.Enqueue("v03", "{1}", "a", new CatalogChange("a", 10, 100));
-        store.Enqueue("v03", "{2}", "b", new CatalogChange("b", 20, 200));
+        store.Enqueue(new[] { new OutgoingMessage("v03", "{1}", new CatalogChange("a", 10, 100)), new OutgoingMessage("v03", "{2}", new CatalogChange("b", 20, 200)) });
         Assert.Equal((10L, 100L), store.LoadCatalog()["a"]);
-        var first = store.Lease()!;
+        Assert.Equal((20L, 200L), store.LoadCatalog()["b"]);
+        var first = store.Lease(1).Single();
         Assert.Equal("{1}", first.Body);
-        var second = store.Lease()!;
-        Assert.Null(store.Lease());
+        var second = store.Lease(5).Single();
+        Assert.Equal("{2}", second.Body);
+        Assert.Empty(store.Lease(5));
         Assert.Equal((0L, 2L, 0L, 0L), store.Counts());
-        store.Complete(first.Id);
+        store.Complete(new[] { first.Id });
         store.Fail(second.Id, 1, "boom", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000, dead: false);
-        Assert.Null(store.Lease());   // not due yet
+        Assert.Empty(store.Lease(5));   // not due yet
         Assert.Equal((1L, 0L, 1L, 0L), store.Counts());
         store.Fail(second.Id, 2, "boom", 0, dead: true);
         Assert.Equal("boom", store.DeadLetters().Single().LastError);
         Assert.True(store.Requeue(second.Id));
-        var again = store.Lease()!;
+        var again = store.Lease(5).Single();
         Assert.Equal(0, again.Attempts);
         Assert.Equal(1, store.ReleaseAllLeases());   // what a restart after a crash does
-        Assert.NotNull(store.Lease());
-        store.Enqueue("v03", "{3}", "a", new CatalogChange("a", 0, 0, Forget: true));
+        Assert.Single(store.Lease(5));
+        store.Enqueue(new[] { new OutgoingMessage("v03", "{3}", new CatalogChange("a", 0, 0, Forget: true)) });
         Assert.False(store.LoadCatalog().ContainsKey("a"));
+    }
+
+    [Fact]
+    public void Batches_lease_in_order_and_settle_in_one_call()
+    {
+        var store = new HotDirectoryStore(TestEnv.NewTempDir());
+        store.Enqueue(Enumerable.Range(0, 10).Select(i => new OutgoingMessage("v03", $"{{{i}}}", new CatalogChange($"f{i}", i, i))).ToList());
+        Assert.Equal(10, store.LoadCatalog().Count);
+        var batch = store.Lease(4);
+        Assert.Equal(new[] { "{0}", "{1}", "{2}", "{3}" }, batch.Select(w => w.Body));
+        var rest = store.Lease(100);
+        Assert.Equal(6, rest.Count);
+        store.Complete(batch.Select(w => w.Id));
+        store.Release(rest.Take(3).Select(w => w.Id), 0);
+        Assert.Equal((3L, 3L, 0L, 0L), store.Counts());
+        Assert.Equal(rest.Take(3).Select(w => w.Id), store.Lease(100).Select(w => w.Id));
     }
 }
 
