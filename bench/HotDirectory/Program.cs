@@ -96,7 +96,10 @@ double HotDirectory(string src, string sub, int senders, string? broker, bool wa
         sw.Restart();
         foreach (var f in Directory.GetFiles(staging)) File.Move(f, Path.Combine(watch, Path.GetFileName(f)));
     }
-    while ((missing = missing.Where(m => !File.Exists(m.Remote) || new FileInfo(m.Remote).Length != m.Length).ToList()).Count > 0)
+    // polling costs CPU that the hot directory needs: count the final names first, check sizes only when all are there
+    var remoteDir = RemoteLocal(sub);
+    int Arrived() => Directory.Exists(remoteDir) ? Directory.EnumerateFiles(remoteDir).Count(f => !Path.GetFileName(f).StartsWith('.')) : 0;
+    while (Arrived() < missing.Count || (missing = missing.Where(m => !File.Exists(m.Remote) || new FileInfo(m.Remote).Length != m.Length).ToList()).Count > 0)
     {
         if (task.IsFaulted) task.GetAwaiter().GetResult();
         if (sw.Elapsed > TimeSpan.FromMinutes(10)) throw new TimeoutException("hot directory did not finish in 10 minutes");

@@ -24,7 +24,9 @@ public sealed class HotDirectorySettings
     public string? Exchange { get; set; }
     public string? Queue { get; set; }
     public string TopicPrefix { get; set; } = "v03";
-    public int Prefetch { get; set; } = 25;
+    /// <summary>Messages a sender may hold unacknowledged (RabbitMQ basic.qos; the embedded queue leases alike). A sender
+    /// works on half of them while the other half is already on its way.</summary>
+    public int Prefetch { get; set; } = 64;
 
     public string RemoteHost { get; set; } = "";
     public string? RemoteUser { get; set; }

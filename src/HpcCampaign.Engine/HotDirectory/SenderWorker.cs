@@ -35,8 +35,9 @@ public sealed class SenderWorker
         new(s.RemoteHost, s.RemotePort, s.EffectiveRemoteUser, s.KeyFile, s.KnownHostsFile, s.RemoteDirectory,
             s.Verify.Equals("ReadBack", StringComparison.OrdinalIgnoreCase), s.Accelerator, (long)(s.AcceleratorThresholdMiB * 1024 * 1024));
 
-    /// <summary>Messages taken and settled together: one lease, one round of SFTP requests in flight, one ack.</summary>
-    private int BatchSize => Math.Clamp(_settings.Prefetch, 1, 256);
+    /// <summary>Messages taken and settled together: one lease, one round of SFTP requests in flight, one ack. Half the
+    /// prefetch, so that the broker delivers the next batch while this one is being sent.</summary>
+    private int BatchSize => Math.Max(1, _settings.Prefetch / 2);
 
     public async Task RunAsync(CancellationToken ct)
     {
@@ -189,7 +190,8 @@ public sealed class SenderWorker
             try
             {
                 var expected = message.IdentityMethod == "sha512" ? message.IdentityValue : null;
-                result = Destination.Send(local, message.RelPath, expected, Watcher.UnixMode(local), fi.LastWriteTimeUtc, fi.LastAccessTimeUtc, ct);
+                var current = message.Size == fi.Length && message.MTime == V03Message.FormatTime(fi.LastWriteTimeUtc);
+                result = Destination.Send(local, message.RelPath, expected, Watcher.UnixMode(local), fi.LastWriteTimeUtc, fi.LastAccessTimeUtc, ct, current);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException || ex is HpcException { Kind: not (HpcErrorKind.ConnectionError or HpcErrorKind.AuthenticationError) })
             {

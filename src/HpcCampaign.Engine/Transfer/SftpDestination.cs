@@ -174,9 +174,12 @@ public sealed class SftpDestination : IDisposable
 
     /// <summary>
     /// Delivers <paramref name="localPath"/> as <paramref name="relPath"/> under the remote folder. When the final file
-    /// is already there with the expected size, mtime and SHA-512 (a re-delivered message), nothing is uploaded.
+    /// is already there with the expected size, mtime and SHA-512 (a re-delivered message), nothing is uploaded. With
+    /// <paramref name="identityIsCurrent"/> the caller vouches that the expected SHA-512 was taken of the file as it is
+    /// now (same size and mtime), so the upload does not hash it again; the size and mtime are checked again after it.
     /// </summary>
-    public SendResult Send(string localPath, string relPath, string? expectedSha512Base64, int unixMode, DateTime mtimeUtc, DateTime atimeUtc, CancellationToken ct)
+    public SendResult Send(string localPath, string relPath, string? expectedSha512Base64, int unixMode, DateTime mtimeUtc, DateTime atimeUtc, CancellationToken ct,
+        bool identityIsCurrent = false)
     {
         var sftp = Session();
         var final = RemotePathOf(relPath);
@@ -210,6 +213,15 @@ public sealed class SftpDestination : IDisposable
                 }
                 (localHash, sent) = hashTask.GetAwaiter().GetResult();
                 LastSendAccelerated = true;
+            }
+            else if (identityIsCurrent && expectedSha512Base64 is not null)
+            {
+                // the message's SHA-512 describes this very file (same size and mtime): no second local pass
+                using var file = new FileStream(localPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 20);
+                sftp.UploadFile(file, temp, true);
+                sent = file.Position;
+                localHash = expectedSha512Base64;
+                LastSendAccelerated = false;
             }
             else
             {
@@ -333,10 +345,10 @@ public sealed class SftpDestination : IDisposable
         var slash = final.LastIndexOf('/');
         var temp = (slash < 0 ? "" : final[..(slash + 1)]) + $".{final[(slash + 1)..]}.{_tempTag}.hpcc-tmp";
         var hash = SHA512.HashData(data);
-        await requests.UploadAsync(temp, data, file.UnixMode, mtime, atime, ct).ConfigureAwait(false);
         try
         {
-            if (!SHA512.HashData(await requests.ReadAllAsync(temp, data.Length, ct).ConfigureAwait(false)).AsSpan().SequenceEqual(hash))
+            var back = await requests.WriteAndReadBackAsync(temp, data, file.UnixMode, mtime, atime, ct).ConfigureAwait(false);
+            if (!SHA512.HashData(back).AsSpan().SequenceEqual(hash))
                 throw new HpcException("RemoteChecksumMismatch", HpcErrorKind.InvalidData, $"SHA-512 of remote '{temp}' differs from the local file.", final);
             await requests.RenameOverAsync(temp, final, ct).ConfigureAwait(false);
         }

@@ -43,11 +43,9 @@ internal abstract class SftpRequests
         };
     }
 
-    /// <summary>Creates or truncates <paramref name="path"/>, writes <paramref name="data"/>, sets mode and times, closes.</summary>
-    public abstract Task UploadAsync(string path, byte[] data, int unixMode, DateTime mtimeUtc, DateTime atimeUtc, CancellationToken ct);
-
-    /// <summary>Whole file content (the caller bounds the size).</summary>
-    public abstract Task<byte[]> ReadAllAsync(string path, long size, CancellationToken ct);
+    /// <summary>Creates or truncates <paramref name="path"/>, writes <paramref name="data"/>, reads the file back, sets mode
+    /// and times, closes; returns what was read back (the caller compares it).</summary>
+    public abstract Task<byte[]> WriteAndReadBackAsync(string path, byte[] data, int unixMode, DateTime mtimeUtc, DateTime atimeUtc, CancellationToken ct);
 
     /// <summary>Atomic rename that replaces an existing target (posix-rename@openssh.com).</summary>
     public abstract Task RenameOverAsync(string from, string to, CancellationToken ct);
@@ -68,21 +66,17 @@ internal abstract class SftpRequests
         // the blocking calls below run on pool threads: keep them few
         public override int Parallelism => 2;
 
-        public override async Task UploadAsync(string path, byte[] data, int unixMode, DateTime mtimeUtc, DateTime atimeUtc, CancellationToken ct)
+        public override async Task<byte[]> WriteAndReadBackAsync(string path, byte[] data, int unixMode, DateTime mtimeUtc, DateTime atimeUtc, CancellationToken ct)
         {
             using (var source = new MemoryStream(data, writable: false)) await client.UploadFileAsync(source, path, ct).ConfigureAwait(false);
+            using var back = new MemoryStream(data.Length);
+            await client.DownloadFileAsync(path, back, ct).ConfigureAwait(false);
             var attrs = await client.GetAttributesAsync(path, ct).ConfigureAwait(false);
             attrs.SetPermissions(ToOctalDigits(unixMode));
             attrs.LastWriteTimeUtc = mtimeUtc;
             attrs.LastAccessTimeUtc = atimeUtc;
             await Task.Run(() => client.SetAttributes(path, attrs), ct).ConfigureAwait(false);
-        }
-
-        public override async Task<byte[]> ReadAllAsync(string path, long size, CancellationToken ct)
-        {
-            using var sink = new MemoryStream((int)Math.Min(size, int.MaxValue));
-            await client.DownloadFileAsync(path, sink, ct).ConfigureAwait(false);
-            return sink.ToArray();
+            return back.ToArray();
         }
 
         public override Task RenameOverAsync(string from, string to, CancellationToken ct) => Task.Run(() => client.RenameFile(from, to, true), ct);
@@ -100,103 +94,18 @@ internal abstract class SftpRequests
     private sealed class Direct : SftpRequests
     {
         // SSH_FXF_* open flags: READ 1, WRITE 2, CREAT 8, TRUNC 16
-        private const int ReadFlags = 1, WriteFlags = 2 | 8 | 16;
+        private const int ReadWriteFlags = 1 | 2 | 8 | 16;
         // SSH_FX_* status codes
         private const int Ok = 0, Eof = 1;
         // a 32 KiB SFTP data block fits in one SSH packet on every server
         private const int Block = 32 * 1024;
-        private readonly Func<string, Action<byte[]>, Action<int, string>, object> _openWrite, _openRead;
-        private readonly Action<byte[], ulong, byte[], int, int, Action<int, string>> _write;
-        private readonly Func<byte[], ulong, uint, Action<byte[]>, Action<int, string>, object> _read;
-        private readonly Func<byte[], Action<int, string>, object> _close;
-        private readonly Func<string, Action<int, string>, object> _remove;
-        private readonly Func<byte[], SftpFileAttributes, Action<int, string>, object> _fsetstat;
-        private readonly Func<string, string, Action<int, string>, object> _posixRename;
-        private readonly Action<object> _send;
-        private readonly Func<SftpFileAttributes> _newAttributes;
+        private readonly object _session;
+        private readonly Compiled _c;
 
-        private Direct(SftpClient client, object session, Assembly ssh) : base(client)
+        private Direct(SftpClient client, object session, Compiled compiled) : base(client)
         {
-            Type Internal(string name) => ssh.GetType(name, throwOnError: true)!;
-            var api = Internal("Renci.SshNet.Sftp.ISftpSession");
-            var impl = session.GetType();
-            var flags = Internal("Renci.SshNet.Sftp.Flags");
-            var statusType = Internal("Renci.SshNet.Sftp.Responses.SftpStatusResponse");
-            var handleType = Internal("Renci.SshNet.Sftp.Responses.SftpHandleResponse");
-            var dataType = Internal("Renci.SshNet.Sftp.Responses.SftpDataResponse");
-            var bufferType = Internal("Renci.SshNet.Sftp.Requests.SftpWriteRequestBuffer");
-            var requestType = Internal("Renci.SshNet.Sftp.Requests.SftpRequest");
-            var concrete = Expression.Constant(session, impl);
-            var version = Expression.Property(concrete, "ProtocolVersion");
-            var requestId = Expression.Property(concrete, "NextRequestId");
-            var encodingField = impl.GetField("_encoding", BindingFlags.NonPublic | BindingFlags.Instance) ?? throw new MissingFieldException(impl.FullName, "_encoding");
-            var encoding = Expression.Field(concrete, encodingField);
-            ConstructorInfo Ctor(string name, params Type[] types) =>
-                Internal("Renci.SshNet.Sftp.Requests." + name).GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, types)
-                ?? throw new MissingMethodException(name, ".ctor");
-            Type ActionOf(Type t) => typeof(Action<>).MakeGenericType(t);
-
-            // status callback: (code, message) from an SftpStatusResponse
-            var onStatus = Expression.Parameter(typeof(Action<int, string>), "onStatus");
-            var status = Expression.Parameter(statusType);
-            var statusAction = Expression.Lambda(ActionOf(statusType),
-                Expression.Invoke(onStatus, Expression.Convert(Expression.Property(status, "StatusCode"), typeof(int)), Expression.Property(status, "ErrorMessage")), status);
-            var onBytes = Expression.Parameter(typeof(Action<byte[]>), "onBytes");
-            var handleResponse = Expression.Parameter(handleType);
-            var handleAction = Expression.Lambda(ActionOf(handleType), Expression.Invoke(onBytes, Expression.Property(handleResponse, "Handle")), handleResponse);
-            var dataResponse = Expression.Parameter(dataType);
-            var dataAction = Expression.Lambda(ActionOf(dataType), Expression.Invoke(onBytes,
-                Expression.Call(typeof(SftpRequests).GetMethod(nameof(CopyOut), BindingFlags.NonPublic | BindingFlags.Static)!, Expression.Property(dataResponse, "Data"))), dataResponse);
-
-            var path = Expression.Parameter(typeof(string), "path");
-            var to = Expression.Parameter(typeof(string), "to");
-            var handle = Expression.Parameter(typeof(byte[]), "handle");
-            var offset = Expression.Parameter(typeof(ulong), "offset");
-            var length = Expression.Parameter(typeof(uint), "length");
-            var attrs = Expression.Parameter(typeof(SftpFileAttributes), "attrs");
-            var open = Ctor("SftpOpenRequest", typeof(uint), typeof(uint), typeof(string), typeof(System.Text.Encoding), flags, handleAction.Type, statusAction.Type);
-            Func<string, Action<byte[]>, Action<int, string>, object> OpenWith(int openFlags) =>
-                Expression.Lambda<Func<string, Action<byte[]>, Action<int, string>, object>>(
-                    Expression.New(open, version, requestId, path, encoding, Expression.Constant(Enum.ToObject(flags, openFlags), flags), handleAction, statusAction), path, onBytes, onStatus).Compile();
-            _openWrite = OpenWith(WriteFlags);
-            _openRead = OpenWith(ReadFlags);
-            _read = Expression.Lambda<Func<byte[], ulong, uint, Action<byte[]>, Action<int, string>, object>>(
-                Expression.New(Ctor("SftpReadRequest", typeof(uint), typeof(uint), typeof(byte[]), typeof(ulong), typeof(uint), dataAction.Type, statusAction.Type),
-                    version, requestId, handle, offset, length, dataAction, statusAction), handle, offset, length, onBytes, onStatus).Compile();
-            _close = Expression.Lambda<Func<byte[], Action<int, string>, object>>(
-                Expression.New(Ctor("SftpCloseRequest", typeof(uint), typeof(uint), typeof(byte[]), statusAction.Type), version, requestId, handle, statusAction), handle, onStatus).Compile();
-            _remove = Expression.Lambda<Func<string, Action<int, string>, object>>(
-                Expression.New(Ctor("SftpRemoveRequest", typeof(uint), typeof(uint), typeof(string), typeof(System.Text.Encoding), statusAction.Type), version, requestId, path, encoding, statusAction), path, onStatus).Compile();
-            _fsetstat = Expression.Lambda<Func<byte[], SftpFileAttributes, Action<int, string>, object>>(
-                Expression.New(Ctor("SftpFSetStatRequest", typeof(uint), typeof(uint), typeof(byte[]), typeof(SftpFileAttributes), statusAction.Type), version, requestId, handle, attrs, statusAction), handle, attrs, onStatus).Compile();
-            _posixRename = Expression.Lambda<Func<string, string, Action<int, string>, object>>(
-                Expression.New(Ctor("PosixRenameRequest", typeof(uint), typeof(uint), typeof(string), typeof(string), typeof(System.Text.Encoding), statusAction.Type),
-                    version, requestId, path, to, encoding, statusAction), path, to, onStatus).Compile();
-            var request = Expression.Parameter(typeof(object));
-            var sendRequest = impl.GetMethod("SendRequest", BindingFlags.NonPublic | BindingFlags.Instance, new[] { requestType }) ?? throw new MissingMethodException(impl.FullName, "SendRequest");
-            _send = Expression.Lambda<Action<object>>(Expression.Call(concrete, sendRequest, Expression.Convert(request, requestType)), request).Compile();
-
-            // a write goes through the session's own write path (it numbers the request), from a span of the caller's array
-            var data = Expression.Parameter(typeof(byte[]), "data");
-            var start = Expression.Parameter(typeof(int), "start");
-            var count = Expression.Parameter(typeof(int), "count");
-            var span = typeof(ReadOnlySpan<byte>);
-            var buffer = Expression.New(bufferType.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, new[] { span, typeof(ulong), span, typeof(bool) })
-                    ?? throw new MissingMethodException(bufferType.Name, ".ctor"),
-                Expression.Call(span.GetMethod("op_Implicit", new[] { typeof(byte[]) })!, handle), offset,
-                Expression.New(span.GetConstructor(new[] { typeof(byte[]), typeof(int), typeof(int) })!, data, start, count), Expression.Constant(false));
-            var requestWrite = api.GetMethod("RequestWrite", new[] { bufferType, statusAction.Type }) ?? throw new MissingMethodException(api.FullName, "RequestWrite");
-            _write = Expression.Lambda<Action<byte[], ulong, byte[], int, int, Action<int, string>>>(
-                Expression.Call(Expression.Constant(session, api), requestWrite, buffer, statusAction), handle, offset, data, start, count, onStatus).Compile();
-
-            // an attribute set whose "original" values are all unset, so only what is assigned later goes on the wire
-            var attributesCtor = typeof(SftpFileAttributes).GetConstructor(BindingFlags.NonPublic | BindingFlags.Instance, null,
-                new[] { typeof(DateTime), typeof(DateTime), typeof(long), typeof(int), typeof(int), typeof(uint), typeof(Dictionary<string, string>) }, null)
-                ?? throw new MissingMethodException(nameof(SftpFileAttributes), ".ctor");
-            _newAttributes = Expression.Lambda<Func<SftpFileAttributes>>(Expression.New(attributesCtor,
-                Expression.Constant(DateTime.MinValue), Expression.Constant(DateTime.MinValue), Expression.Constant(-1L),
-                Expression.Constant(-1), Expression.Constant(-1), Expression.Constant(0u),
-                Expression.Constant(null, typeof(Dictionary<string, string>)))).Compile();
+            _session = session;
+            _c = compiled;
         }
 
         public static Direct? TryCreate(SftpClient client)
@@ -205,12 +114,117 @@ internal abstract class SftpRequests
             {
                 var field = typeof(SftpClient).GetField("_sftpSession", BindingFlags.NonPublic | BindingFlags.Instance);
                 if (field?.GetValue(client) is not { } session) return null;
-                return new Direct(client, session, typeof(SftpClient).Assembly);
+                Compiled compiled;
+                lock (CompiledGate) compiled = s_compiled is { } c && c.SessionType == session.GetType() ? c : s_compiled = new Compiled(session.GetType());
+                return new Direct(client, session, compiled);
             }
             catch (Exception ex) when (ex is MissingMemberException or ArgumentException or InvalidOperationException or AmbiguousMatchException
                                            or TypeLoadException or FieldAccessException or InvalidCastException)
             {
                 return null;
+            }
+        }
+
+        private static readonly object CompiledGate = new();
+        private static Compiled? s_compiled;
+
+        /// <summary>The request builders, compiled once per process (they take the session as their first argument).</summary>
+        private sealed class Compiled
+        {
+            public readonly Type SessionType;
+            public readonly Func<object, string, Action<byte[]>, Action<int, string>, object> OpenReadWrite;
+            public readonly Action<object, byte[], ulong, byte[], int, int, Action<int, string>> Write;
+            public readonly Func<object, byte[], ulong, uint, Action<byte[]>, Action<int, string>, object> Read;
+            public readonly Func<object, byte[], Action<int, string>, object> Close;
+            public readonly Func<object, string, Action<int, string>, object> Remove;
+            public readonly Func<object, byte[], SftpFileAttributes, Action<int, string>, object> FSetStat;
+            public readonly Func<object, string, string, Action<int, string>, object> PosixRename;
+            public readonly Action<object, object> Send;
+            public readonly Func<SftpFileAttributes> NewAttributes;
+
+            public Compiled(Type impl)
+            {
+                SessionType = impl;
+                var ssh = impl.Assembly;
+                Type Internal(string name) => ssh.GetType(name, throwOnError: true)!;
+                var api = Internal("Renci.SshNet.Sftp.ISftpSession");
+                var flags = Internal("Renci.SshNet.Sftp.Flags");
+                var statusType = Internal("Renci.SshNet.Sftp.Responses.SftpStatusResponse");
+                var handleType = Internal("Renci.SshNet.Sftp.Responses.SftpHandleResponse");
+                var dataType = Internal("Renci.SshNet.Sftp.Responses.SftpDataResponse");
+                var bufferType = Internal("Renci.SshNet.Sftp.Requests.SftpWriteRequestBuffer");
+                var requestType = Internal("Renci.SshNet.Sftp.Requests.SftpRequest");
+                var session = Expression.Parameter(typeof(object), "session");
+                var concrete = Expression.Convert(session, impl);
+                var version = Expression.Property(concrete, "ProtocolVersion");
+                var requestId = Expression.Property(concrete, "NextRequestId");
+                var encodingField = impl.GetField("_encoding", BindingFlags.NonPublic | BindingFlags.Instance) ?? throw new MissingFieldException(impl.FullName, "_encoding");
+                var encoding = Expression.Field(concrete, encodingField);
+                ConstructorInfo Ctor(string name, params Type[] types) =>
+                    Internal("Renci.SshNet.Sftp.Requests." + name).GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, types)
+                    ?? throw new MissingMethodException(name, ".ctor");
+                Type ActionOf(Type t) => typeof(Action<>).MakeGenericType(t);
+
+                // status callback: (code, message) from an SftpStatusResponse
+                var onStatus = Expression.Parameter(typeof(Action<int, string>), "onStatus");
+                var status = Expression.Parameter(statusType);
+                var statusAction = Expression.Lambda(ActionOf(statusType),
+                    Expression.Invoke(onStatus, Expression.Convert(Expression.Property(status, "StatusCode"), typeof(int)), Expression.Property(status, "ErrorMessage")), status);
+                var onBytes = Expression.Parameter(typeof(Action<byte[]>), "onBytes");
+                var handleResponse = Expression.Parameter(handleType);
+                var handleAction = Expression.Lambda(ActionOf(handleType), Expression.Invoke(onBytes, Expression.Property(handleResponse, "Handle")), handleResponse);
+                var dataResponse = Expression.Parameter(dataType);
+                var dataAction = Expression.Lambda(ActionOf(dataType), Expression.Invoke(onBytes,
+                    Expression.Call(typeof(SftpRequests).GetMethod(nameof(CopyOut), BindingFlags.NonPublic | BindingFlags.Static)!, Expression.Property(dataResponse, "Data"))), dataResponse);
+
+                var path = Expression.Parameter(typeof(string), "path");
+                var to = Expression.Parameter(typeof(string), "to");
+                var handle = Expression.Parameter(typeof(byte[]), "handle");
+                var offset = Expression.Parameter(typeof(ulong), "offset");
+                var length = Expression.Parameter(typeof(uint), "length");
+                var attrs = Expression.Parameter(typeof(SftpFileAttributes), "attrs");
+                OpenReadWrite = Expression.Lambda<Func<object, string, Action<byte[]>, Action<int, string>, object>>(
+                    Expression.New(Ctor("SftpOpenRequest", typeof(uint), typeof(uint), typeof(string), typeof(System.Text.Encoding), flags, handleAction.Type, statusAction.Type),
+                        version, requestId, path, encoding, Expression.Constant(Enum.ToObject(flags, ReadWriteFlags), flags), handleAction, statusAction), session, path, onBytes, onStatus).Compile();
+                Read = Expression.Lambda<Func<object, byte[], ulong, uint, Action<byte[]>, Action<int, string>, object>>(
+                    Expression.New(Ctor("SftpReadRequest", typeof(uint), typeof(uint), typeof(byte[]), typeof(ulong), typeof(uint), dataAction.Type, statusAction.Type),
+                        version, requestId, handle, offset, length, dataAction, statusAction), session, handle, offset, length, onBytes, onStatus).Compile();
+                Close = Expression.Lambda<Func<object, byte[], Action<int, string>, object>>(
+                    Expression.New(Ctor("SftpCloseRequest", typeof(uint), typeof(uint), typeof(byte[]), statusAction.Type), version, requestId, handle, statusAction), session, handle, onStatus).Compile();
+                Remove = Expression.Lambda<Func<object, string, Action<int, string>, object>>(
+                    Expression.New(Ctor("SftpRemoveRequest", typeof(uint), typeof(uint), typeof(string), typeof(System.Text.Encoding), statusAction.Type), version, requestId, path, encoding, statusAction),
+                    session, path, onStatus).Compile();
+                FSetStat = Expression.Lambda<Func<object, byte[], SftpFileAttributes, Action<int, string>, object>>(
+                    Expression.New(Ctor("SftpFSetStatRequest", typeof(uint), typeof(uint), typeof(byte[]), typeof(SftpFileAttributes), statusAction.Type), version, requestId, handle, attrs, statusAction),
+                    session, handle, attrs, onStatus).Compile();
+                PosixRename = Expression.Lambda<Func<object, string, string, Action<int, string>, object>>(
+                    Expression.New(Ctor("PosixRenameRequest", typeof(uint), typeof(uint), typeof(string), typeof(string), typeof(System.Text.Encoding), statusAction.Type),
+                        version, requestId, path, to, encoding, statusAction), session, path, to, onStatus).Compile();
+                var request = Expression.Parameter(typeof(object), "request");
+                var sendRequest = impl.GetMethod("SendRequest", BindingFlags.NonPublic | BindingFlags.Instance, new[] { requestType }) ?? throw new MissingMethodException(impl.FullName, "SendRequest");
+                Send = Expression.Lambda<Action<object, object>>(Expression.Call(concrete, sendRequest, Expression.Convert(request, requestType)), session, request).Compile();
+
+                // a write goes through the session's own write path (it numbers the request), from a span of the caller's array
+                var data = Expression.Parameter(typeof(byte[]), "data");
+                var start = Expression.Parameter(typeof(int), "start");
+                var count = Expression.Parameter(typeof(int), "count");
+                var span = typeof(ReadOnlySpan<byte>);
+                var buffer = Expression.New(bufferType.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, new[] { span, typeof(ulong), span, typeof(bool) })
+                        ?? throw new MissingMethodException(bufferType.Name, ".ctor"),
+                    Expression.Call(span.GetMethod("op_Implicit", new[] { typeof(byte[]) })!, handle), offset,
+                    Expression.New(span.GetConstructor(new[] { typeof(byte[]), typeof(int), typeof(int) })!, data, start, count), Expression.Constant(false));
+                var requestWrite = api.GetMethod("RequestWrite", new[] { bufferType, statusAction.Type }) ?? throw new MissingMethodException(api.FullName, "RequestWrite");
+                Write = Expression.Lambda<Action<object, byte[], ulong, byte[], int, int, Action<int, string>>>(
+                    Expression.Call(Expression.Convert(session, api), requestWrite, buffer, statusAction), session, handle, offset, data, start, count, onStatus).Compile();
+
+                // an attribute set whose "original" values are all unset, so only what is assigned later goes on the wire
+                var attributesCtor = typeof(SftpFileAttributes).GetConstructor(BindingFlags.NonPublic | BindingFlags.Instance, null,
+                    new[] { typeof(DateTime), typeof(DateTime), typeof(long), typeof(int), typeof(int), typeof(uint), typeof(Dictionary<string, string>) }, null)
+                    ?? throw new MissingMethodException(nameof(SftpFileAttributes), ".ctor");
+                NewAttributes = Expression.Lambda<Func<SftpFileAttributes>>(Expression.New(attributesCtor,
+                    Expression.Constant(DateTime.MinValue), Expression.Constant(DateTime.MinValue), Expression.Constant(-1L),
+                    Expression.Constant(-1), Expression.Constant(-1), Expression.Constant(0u),
+                    Expression.Constant(null, typeof(Dictionary<string, string>)))).Compile();
             }
         }
 
@@ -221,7 +235,7 @@ internal abstract class SftpRequests
         private Task Status(Func<Action<int, string>, object> build, string path, CancellationToken ct)
         {
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _send(build((code, message) =>
+            _c.Send(_session, build((code, message) =>
             {
                 if (code == Ok) done.TrySetResult();
                 else done.TrySetException(StatusError(code, message, path));
@@ -233,7 +247,7 @@ internal abstract class SftpRequests
         private Task<byte[]> Bytes(Func<Action<byte[]>, Action<int, string>, object> build, string path, CancellationToken ct)
         {
             var done = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _send(build(bytes => done.TrySetResult(bytes), (code, message) =>
+            _c.Send(_session, build(bytes => done.TrySetResult(bytes), (code, message) =>
             {
                 if (code == Eof) done.TrySetResult(Array.Empty<byte>());
                 else done.TrySetException(StatusError(code, message, path));
@@ -241,16 +255,19 @@ internal abstract class SftpRequests
             return done.Task.WaitAsync(ct);
         }
 
-        public override async Task UploadAsync(string path, byte[] data, int unixMode, DateTime mtimeUtc, DateTime atimeUtc, CancellationToken ct)
+        /// <summary>One handle for the whole round: open read-write, write, read back to the end, set mode and times
+        /// (after the reads, so the access time stays as set), close. Five requests for a small file.</summary>
+        public override async Task<byte[]> WriteAndReadBackAsync(string path, byte[] data, int unixMode, DateTime mtimeUtc, DateTime atimeUtc, CancellationToken ct)
         {
-            var handle = await Bytes((onHandle, onStatus) => _openWrite(path, onHandle, onStatus), path, ct).ConfigureAwait(false);
+            var handle = await Bytes((onHandle, onStatus) => _c.OpenReadWrite(_session, path, onHandle, onStatus), path, ct).ConfigureAwait(false);
+            byte[] back;
             try
             {
                 var writes = new List<Task>();
                 for (var offset = 0; offset < data.Length; offset += Block)
                 {
                     var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    _write(handle, (ulong)offset, data, offset, Math.Min(Block, data.Length - offset), (code, message) =>
+                    _c.Write(_session, handle, (ulong)offset, data, offset, Math.Min(Block, data.Length - offset), (code, message) =>
                     {
                         if (code == Ok) done.TrySetResult();
                         else done.TrySetException(StatusError(code, message, path));
@@ -258,46 +275,40 @@ internal abstract class SftpRequests
                     writes.Add(done.Task);
                 }
                 await Task.WhenAll(writes).WaitAsync(ct).ConfigureAwait(false);
-                var attrs = _newAttributes();
+                using (var content = new MemoryStream(data.Length + 1))
+                {
+                    // each read asks for one byte more than is left to see: a shorter answer is the end of the file
+                    // (a server returns "as many bytes as it can"), so a small file needs one read, not two
+                    while (true)
+                    {
+                        var offset = (ulong)content.Length;
+                        var ask = (uint)Math.Min(Block, Math.Max(1, data.Length - content.Length + 1));
+                        var chunk = await Bytes((onData, onStatus) => _c.Read(_session, handle, offset, ask, onData, onStatus), path, ct).ConfigureAwait(false);
+                        content.Write(chunk);
+                        if (chunk.Length < ask || content.Length > data.Length) break;
+                    }
+                    back = content.ToArray();
+                }
+                var attrs = _c.NewAttributes();
                 attrs.SetPermissions(ToOctalDigits(unixMode));
                 attrs.LastWriteTimeUtc = mtimeUtc;
                 attrs.LastAccessTimeUtc = atimeUtc;
-                await Status(onStatus => _fsetstat(handle, attrs, onStatus), path, ct).ConfigureAwait(false);
+                await Status(onStatus => _c.FSetStat(_session, handle, attrs, onStatus), path, ct).ConfigureAwait(false);
             }
             catch
             {
-                try { await Status(onStatus => _close(handle, onStatus), path, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false); }
+                try { await Status(onStatus => _c.Close(_session, handle, onStatus), path, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false); }
                 catch (Exception) { }
                 throw;
             }
-            await Status(onStatus => _close(handle, onStatus), path, ct).ConfigureAwait(false);
-        }
-
-        public override async Task<byte[]> ReadAllAsync(string path, long size, CancellationToken ct)
-        {
-            var handle = await Bytes((onHandle, onStatus) => _openRead(path, onHandle, onStatus), path, ct).ConfigureAwait(false);
-            try
-            {
-                using var content = new MemoryStream((int)Math.Min(size + 1, int.MaxValue));
-                while (true)
-                {
-                    var offset = (ulong)content.Length;
-                    var chunk = await Bytes((onData, onStatus) => _read(handle, offset, Block, onData, onStatus), path, ct).ConfigureAwait(false);
-                    if (chunk.Length == 0) break;
-                    content.Write(chunk);
-                }
-                return content.ToArray();
-            }
-            finally
-            {
-                await Status(onStatus => _close(handle, onStatus), path, ct).ConfigureAwait(false);
-            }
+            await Status(onStatus => _c.Close(_session, handle, onStatus), path, ct).ConfigureAwait(false);
+            return back;
         }
 
         public override Task RenameOverAsync(string from, string to, CancellationToken ct) =>
-            Status(onStatus => _posixRename(from, to, onStatus), to, ct);
+            Status(onStatus => _c.PosixRename(_session, from, to, onStatus), to, ct);
 
-        public override Task RemoveAsync(string path, CancellationToken ct) => Status(onStatus => _remove(path, onStatus), path, ct);
+        public override Task RemoveAsync(string path, CancellationToken ct) => Status(onStatus => _c.Remove(_session, path, onStatus), path, ct);
     }
 
     private static byte[] CopyOut(ArraySegment<byte> data) => data.ToArray();
