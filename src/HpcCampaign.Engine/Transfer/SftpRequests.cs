@@ -60,28 +60,32 @@ internal abstract class SftpRequests
 
     internal static short ToOctalDigits(int mode) => short.Parse(Convert.ToString(mode & 0xFFF, 8), System.Globalization.CultureInfo.InvariantCulture);
 
-    private sealed class PublicApi(SftpClient client) : SftpRequests(client)
+    private sealed class PublicApi : SftpRequests
     {
+        private readonly SftpClient _client;
+
+        public PublicApi(SftpClient client) : base(client) => _client = client;
+
         public override bool IsDirect => false;
         // the blocking calls below run on pool threads: keep them few
         public override int Parallelism => 2;
 
         public override async Task<byte[]> WriteAndReadBackAsync(string path, byte[] data, int unixMode, DateTime mtimeUtc, DateTime atimeUtc, CancellationToken ct)
         {
-            using (var source = new MemoryStream(data, writable: false)) await client.UploadFileAsync(source, path, ct).ConfigureAwait(false);
+            using (var source = new MemoryStream(data, writable: false)) await _client.UploadFileAsync(source, path, ct).ConfigureAwait(false);
             using var back = new MemoryStream(data.Length);
-            await client.DownloadFileAsync(path, back, ct).ConfigureAwait(false);
-            var attrs = await client.GetAttributesAsync(path, ct).ConfigureAwait(false);
+            await _client.DownloadFileAsync(path, back, ct).ConfigureAwait(false);
+            var attrs = await _client.GetAttributesAsync(path, ct).ConfigureAwait(false);
             attrs.SetPermissions(ToOctalDigits(unixMode));
             attrs.LastWriteTimeUtc = mtimeUtc;
             attrs.LastAccessTimeUtc = atimeUtc;
-            await Task.Run(() => client.SetAttributes(path, attrs), ct).ConfigureAwait(false);
+            await Task.Run(() => _client.SetAttributes(path, attrs), ct).ConfigureAwait(false);
             return back.ToArray();
         }
 
-        public override Task RenameOverAsync(string from, string to, CancellationToken ct) => Task.Run(() => client.RenameFile(from, to, true), ct);
+        public override Task RenameOverAsync(string from, string to, CancellationToken ct) => Task.Run(() => _client.RenameFile(from, to, true), ct);
 
-        public override Task RemoveAsync(string path, CancellationToken ct) => client.DeleteFileAsync(path, ct);
+        public override Task RemoveAsync(string path, CancellationToken ct) => _client.DeleteFileAsync(path, ct);
     }
 
     /// <summary>
