@@ -7,9 +7,12 @@ using HpcCampaign.Engine.HotDirectory;
 // Usage: dotnet run -c Release -- <results.md> [runs] [largeMiB]
 // Needs the HPCC_TEST_SSH_* (and optionally HPCC_TEST_AMQP_URL) variables of tests/services.
 // Each case starts from an empty remote folder and ends when every file is at the destination with its full size.
-var output = args.Length > 0 ? args[0] : "results.md";
-var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
-var largeMiB = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 512;
+// Every hot-directory run happens in a fresh child process (this program with --case ...), as in real use, so that
+// one case does not inherit another's threads, heap or JIT state.
+var childCase = args.Length > 0 && args[0] == "--case";
+var output = childCase ? "" : args.Length > 0 ? args[0] : "results.md";
+var runs = !childCase && args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+var largeMiB = !childCase && args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 512;
 string Env(string n) => Environment.GetEnvironmentVariable(n) ?? throw new InvalidOperationException(n + " is not set (source tests/.work/services/services.env)");
 var host = Env("HPCC_TEST_SSH_HOST");
 var port = int.Parse(Env("HPCC_TEST_SSH_PORT"), CultureInfo.InvariantCulture);
@@ -20,7 +23,18 @@ var home = Env("HPCC_TEST_SSH_HOME");
 var sshOpts = Env("HPCC_TEST_SSH_OPTS");
 var amqp = Environment.GetEnvironmentVariable("HPCC_TEST_AMQP_URL");
 
-var work = Path.Combine(Path.GetTempPath(), "hpcc-bench-hotdir-" + Guid.NewGuid().ToString("N")[..8]);
+var work = childCase ? args[1] : Path.Combine(Path.GetTempPath(), "hpcc-bench-hotdir-" + Guid.NewGuid().ToString("N")[..8]);
+var remoteBase = childCase ? args[2] : "hpcc-bench-" + Guid.NewGuid().ToString("N")[..8];
+string RemoteLocal(string sub) => Path.Combine(home, remoteBase, sub);
+long lastPeakRss = 0;   // highest resident set sampled during the last hot-directory run
+if (childCase)
+{
+    // --case <work> <remoteBase> <src> <sub> <senders> <broker|none> <warm|cold> <accelerator|none>
+    var seconds = HotDirectory(args[3], args[4], int.Parse(args[5], CultureInfo.InvariantCulture), args[6] == "none" ? null : args[6],
+        args[7] == "warm", args[8] == "none" ? null : args[8]);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{seconds} {lastPeakRss}"));
+    return;
+}
 var small = Path.Combine(work, "small");
 var large = Path.Combine(work, "large");
 Directory.CreateDirectory(small);
@@ -40,10 +54,7 @@ using (var f = File.Create(Path.Combine(large, "big.bin")))
 var old = DateTime.UtcNow.AddMinutes(-5);   // settled already: measure transfer, not the settle time
 foreach (var file in Directory.GetFiles(work, "*", SearchOption.AllDirectories)) File.SetLastWriteTimeUtc(file, old);
 
-var remoteBase = "hpcc-bench-" + Guid.NewGuid().ToString("N")[..8];
-string RemoteLocal(string sub) => Path.Combine(home, remoteBase, sub);
 var results = new List<(string Data, string Tool, double Seconds, long Files, long Bytes, long PeakRss)>();
-long lastPeakRss = 0;   // highest resident set of this process sampled during the last hot-directory case
 
 bool AllThere(string src, string sub)
 {
@@ -122,6 +133,23 @@ double HotDirectory(string src, string sub, int senders, string? broker, bool wa
     return elapsed;
 }
 
+double Child(string src, string sub, int senders, string? broker, bool warm, string? accelerator = null)
+{
+    var self = Environment.ProcessPath!;
+    var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true };
+    if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(System.Reflection.Assembly.GetEntryAssembly()!.Location);
+    foreach (var a in new[] { "--case", work, remoteBase, src, sub, senders.ToString(CultureInfo.InvariantCulture), broker ?? "none", warm ? "warm" : "cold", accelerator ?? "none" })
+        psi.ArgumentList.Add(a);
+    using var p = Process.Start(psi)!;
+    var err = p.StandardError.ReadToEndAsync();
+    var text = p.StandardOutput.ReadToEnd();
+    p.WaitForExit();
+    if (p.ExitCode != 0) throw new InvalidOperationException($"bench case failed: {err.Result}{text}");
+    var last = text.Trim().Split('\n')[^1].Split(' ');
+    lastPeakRss = long.Parse(last[1], CultureInfo.InvariantCulture);
+    return double.Parse(last[0], CultureInfo.InvariantCulture);
+}
+
 double Shell(string command)
 {
     var sw = Stopwatch.StartNew();
@@ -137,12 +165,12 @@ void Clean(string sub) { var d = RemoteLocal(sub); if (Directory.Exists(d)) Dire
 
 var cases = new List<(string Tool, Func<string, string, double> Run)>
 {
-    ("hot directory, embedded queue, 4 senders, running", (src, sub) => HotDirectory(src, sub, 4, null, warm: true)),
-    ("hot directory, embedded queue, 1 sender, running", (src, sub) => HotDirectory(src, sub, 1, null, warm: true)),
+    ("hot directory, embedded queue, 4 senders, running", (src, sub) => Child(src, sub, 4, null, warm: true)),
+    ("hot directory, embedded queue, 1 sender, running", (src, sub) => Child(src, sub, 1, null, warm: true)),
 };
-if (amqp is not null) cases.Add(("hot directory, RabbitMQ, 4 senders, running", (src, sub) => HotDirectory(src, sub, 4, amqp, warm: true)));
-cases.Add(("hot directory, embedded queue, 4 senders, started with the files waiting", (src, sub) => HotDirectory(src, sub, 4, null, warm: false)));
-cases.Add(("hot directory, embedded, 4 senders, scp accelerator >= 64 MiB, running", (src, sub) => HotDirectory(src, sub, 4, null, warm: true, "scp")));
+if (amqp is not null) cases.Add(("hot directory, RabbitMQ, 4 senders, running", (src, sub) => Child(src, sub, 4, amqp, warm: true)));
+cases.Add(("hot directory, embedded queue, 4 senders, started with the files waiting", (src, sub) => Child(src, sub, 4, null, warm: false)));
+cases.Add(("hot directory, embedded, 4 senders, scp accelerator >= 64 MiB, running", (src, sub) => Child(src, sub, 4, null, warm: true, "scp")));
 cases.Add(("rsync -a -e ssh", (src, sub) => Shell($"ssh {sshOpts} {user}@{host} mkdir -p {remoteBase} && rsync -a -e 'ssh {sshOpts}' {src}/ {user}@{host}:{remoteBase}/{sub}/")));
 cases.Add(("scp -r", (src, sub) => Shell($"ssh {sshOpts} {user}@{host} mkdir -p {remoteBase} && scp -q -r {sshOpts.Replace("-p ", "-P ")} {src} {user}@{host}:{remoteBase}/{sub}")));
 
@@ -199,6 +227,27 @@ foreach (var g in results.GroupBy(r => r.Data))
             $"| {r.Data} | {r.Tool} | {r.Seconds:0.000} | {r.Files / r.Seconds:0.0} | {r.Bytes / r.Seconds / 1e6:0.0} | {r.Seconds / rsync:0.00}x | {r.Seconds / scp:0.00}x | {(r.PeakRss > 0 ? (r.PeakRss / 1048576.0).ToString("0", CultureInfo.InvariantCulture) : "-")} |"));
 }
 md.AppendLine();
+md.AppendLine("## Goals of issue 6, from this run");
+md.AppendLine();
+(string Data, string Tool, double Seconds, long Files, long Bytes, long PeakRss) Row(string data, string tool) => results.First(r => r.Data.StartsWith(data, StringComparison.Ordinal) && r.Tool.StartsWith(tool, StringComparison.Ordinal));
+string Met(bool ok) => ok ? "met" : "NOT met";
+var smallRun = Row("1000", "hot directory, embedded queue, 4 senders, running");
+var smallRsync = Row("1000", "rsync");
+md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+    $"- 1000 x 1 KiB, 4 senders, running: {smallRun.Files / smallRun.Seconds:0} files/s; goal >= 1,500 files/s: {Met(smallRun.Files / smallRun.Seconds >= 1500)}; " +
+    $"at least rsync's {smallRsync.Files / smallRsync.Seconds:0} files/s: {Met(smallRun.Seconds <= smallRsync.Seconds)}."));
+foreach (var other in results.Where(r => r.Data.StartsWith("1000", StringComparison.Ordinal) && r.Tool.StartsWith("hot", StringComparison.Ordinal) && r.Tool != smallRun.Tool))
+    md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"  - {other.Tool}: {other.Files / other.Seconds:0} files/s ({smallRsync.Seconds / other.Seconds:0.00}x rsync's rate)."));
+var largeRun = Row("1 x", "hot directory, embedded queue, 4 senders, running");
+var largeScp = Row("1 x", "scp");
+md.AppendLine(FormattableString.Invariant($"- {largeRun.Data}, running: {largeScp.Seconds / largeRun.Seconds:0.00}x scp's rate; goal >= 0.9x: {Met(largeScp.Seconds / largeRun.Seconds >= 0.9)}. ") +
+    "The hot directory reads the file three times (SHA-512 for the message, upload, `sha512sum` at the destination); on this machine one SHA-512 " +
+    "pass over 1 GiB takes about 2 s of CPU and scp takes about 3.2 s with both cores busy, so verified delivery cannot come within 0.9x of " +
+    "unverified scp here.");
+md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+    $"- Memory: peak RSS {smallRun.PeakRss / 1048576.0:0} MiB for 1000 small files, {largeRun.PeakRss / 1048576.0:0} MiB for {largeRun.Data}: " +
+    $"{(largeRun.PeakRss <= smallRun.PeakRss * 1.5 ? "flat in file size" : "NOT flat in file size")}."));
+md.AppendLine();
 md.AppendLine("## Notes");
 md.AppendLine();
 md.AppendLine("- Small files: a sender leases a batch (half its prefetch, 32 by default) and keeps all their SFTP requests in flight on its one " +
@@ -208,7 +257,7 @@ md.AppendLine("- A large file is read three times: the SHA-512 for the message, 
               "scp and rsync read it once and verify nothing; the accelerator (scp) replaces only the upload.");
 md.AppendLine("- The cold-start case includes one SSH handshake per sender; SSH.NET's sntrup761x25519 key exchange (what this OpenSSH offers first) " +
               "costs about 0.1 s of CPU each in managed code.");
-md.AppendLine("- Peak RSS is the resident set of the whole bench process (its own few MiB included), sampled every 10 ms while a hot-directory case runs; " +
+md.AppendLine("- Each hot-directory run is a fresh process (the bench starts itself with --case). Peak RSS is that process's resident set, sampled every 10 ms; " +
               "it should not grow with the file size (files are streamed; only files up to 1 MiB are held in memory, a batch at a time).");
 md.AppendLine("- On a 2-core machine shared with other jobs the spread between runs is large (the list after each median in the console output); " +
               "read the ratios against rsync and scp from the same run, not the absolute numbers.");

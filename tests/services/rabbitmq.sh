@@ -10,7 +10,9 @@ rmq_env() {
   export ERL_EPMD_PORT="$(cat "$D/epmdport")" RABBITMQ_MNESIA_BASE="$D/mnesia" RABBITMQ_LOG_BASE="$D/log"
   export RABBITMQ_PID_FILE="$D/pid" RABBITMQ_CONFIG_FILE="$D/rabbitmq" RABBITMQ_ADVANCED_CONFIG_FILE="$D/advanced.config"
   export RABBITMQ_ENABLED_PLUGINS_FILE="$D/enabled_plugins" RABBITMQ_CONF_ENV_FILE="$D/rabbitmq-env.conf"
-  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  # +sbwt none: Erlang schedulers otherwise busy-wait for work, which on a 2-core test machine takes CPU from the
+  # processes under test (RabbitMQ's own advice for hosts shared with other work)
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"
 }
 ctl() { rmq_env; timeout 60 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" "$@"; }
 launch() {

@@ -202,8 +202,11 @@ public sealed class SftpDestination : IDisposable
             var accelerated = _endpoint.Accelerator is not null && _endpoint.AcceleratorThreshold > 0 && size >= _endpoint.AcceleratorThreshold;
             if (accelerated)
             {
-                // hash locally while the external program copies; its exit status is checked (sr3 ignores it)
-                var hashTask = Task.Run(() => LocalSha512(localPath, ct), ct);
+                // hash locally while the external program copies (unless the message's SHA-512 is of this very file);
+                // its exit status is checked (sr3 ignores it)
+                var hashTask = identityIsCurrent && expectedSha512Base64 is not null
+                    ? Task.FromResult((expectedSha512Base64, size))
+                    : Task.Run(() => LocalSha512(localPath, ct), ct);
                 try { RunAccelerator(localPath, temp, ct); }
                 catch
                 {
