@@ -43,7 +43,7 @@ public static class HotDirectoryRunner
             var watcher = new Watcher(settings, queue, catalog, watchMetrics, sink);
             var senders = Enumerable.Range(0, settings.Senders)
                 .Select(i => new SenderWorker(settings, queue, catalog, i, new ComponentMetrics(state, "sender", i + 1, settings.Senders), sink)).ToList();
-            ProbeDestination(senders[0].Destination, sink);
+            await ProbeDestinationAsync(senders[0].Destination, sink, ct).ConfigureAwait(false);
             sink.Verbose($"Hot directory '{settings.Name}': watching {settings.WatchDirectory}, {queue.Description}, {settings.Senders} sender(s) to " +
                          $"sftp://{settings.EffectiveRemoteUser}@{settings.RemoteHost}:{settings.RemotePort}/{settings.RemoteDirectory}.");
 
@@ -73,17 +73,22 @@ public static class HotDirectoryRunner
         }
     }
 
-    /// <summary>Fails fast on what waiting cannot fix (host key, login, key file); an unreachable host is only a warning.
-    /// The first sender's connection is the probe, and it keeps it.</summary>
-    private static void ProbeDestination(Transfer.SftpDestination first, IHpcSink sink)
+    /// <summary>Fails fast on what waiting cannot fix (host key, login, key file); an unreachable host or a remote folder
+    /// that cannot take files yet is only a warning. The first sender's connection is the probe, and it keeps it.</summary>
+    private static async Task ProbeDestinationAsync(Transfer.SftpDestination first, IHpcSink sink, CancellationToken ct)
     {
         try
         {
             first.Connect();
+            await first.ProbeWriteAsync(ct).ConfigureAwait(false);
         }
         catch (HpcException ex) when (ex.Kind == HpcErrorKind.ConnectionError)
         {
             sink.Warning($"{ex.Message}; files will be queued until it is reachable.");
+        }
+        catch (HpcException ex) when (ex.Kind != HpcErrorKind.AuthenticationError)
+        {
+            sink.Warning($"The destination cannot take files yet ({ex.Message}); deliveries will be retried.");
         }
     }
 

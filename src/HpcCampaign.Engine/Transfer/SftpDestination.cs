@@ -261,6 +261,37 @@ public sealed class SftpDestination : IDisposable
         }, final);
     }
 
+    /// <summary>
+    /// Creates the remote folder if needed and writes, reads back and removes a small hidden file in it, through the
+    /// same requests as a delivery: a destination that cannot take files shows up at start, not as dead letters later
+    /// (and the delivery path is compiled before the first files arrive).
+    /// </summary>
+    public async Task ProbeWriteAsync(CancellationToken ct)
+    {
+        var sftp = Session();
+        var requests = _requests!;
+        var folder = _endpoint.RemoteDirectory.Replace('\\', '/').TrimEnd('/');
+        if (folder is "" or ".") folder = "";
+        Guard(() => { MakeDirectories(sftp, folder); return true; }, folder);
+        var probe = (folder.Length == 0 ? "" : folder + "/") + $".hpcc-probe.{_tempTag}.hpcc-tmp";
+        var data = RandomNumberGenerator.GetBytes(64);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, requests.SessionLost);
+        linked.CancelAfter(TimeSpan.FromMinutes(1));
+        byte[] back;
+        try
+        {
+            back = await requests.WriteAndReadBackAsync(probe, data, Convert.ToInt32("600", 8), DateTime.UtcNow, DateTime.UtcNow, linked.Token).ConfigureAwait(false);
+            await requests.RemoveAsync(probe, linked.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && ex is not HpcException)
+        {
+            if (ex is OperationCanceledException) ex = new SshConnectionException("the session ended or stopped answering", ex);
+            throw Classify(ex, probe) ?? new HpcException("RemoteOperationFailed", HpcErrorKind.InvalidOperation, $"Writing a test file in '{folder}' failed: {ex.Message}", probe, ex);
+        }
+        if (!back.AsSpan().SequenceEqual(data))
+            throw new HpcException("RemoteChecksumMismatch", HpcErrorKind.InvalidData, $"A test file written to '{probe}' read back different.", probe);
+    }
+
     /// <summary>Largest file that <see cref="SendBatchAsync"/> takes (it holds each file in memory while sending).</summary>
     public const long BatchFileLimit = ReadBackBelow;
 

@@ -136,6 +136,8 @@ public sealed class EmbeddedDeliveryTests
         Assert.Equal(3, dl.Attempts);
         Assert.Contains("RemotePathNotDirectory", dl.LastError);
         Assert.Contains(rig.Sink.Errors, e => e.ErrorId == "DeliveryDeadLettered");
+        // the start-up write probe saw it first, as a warning
+        Assert.Contains(rig.Sink.Warnings, w => w.Contains("cannot take files yet") && w.Contains("not a folder"));
 
         File.Delete(Path.Combine(blocker, "on_cluster"));
         Assert.True(HotDirectoryStatusReader.Requeue(rig.State, dl.Id));
