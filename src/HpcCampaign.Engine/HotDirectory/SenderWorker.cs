@@ -64,7 +64,7 @@ public sealed class SenderWorker
                 try { batch = await _queue.ReceiveAsync(_index, BatchSize, TimeSpan.FromSeconds(1), ct).ConfigureAwait(false); }
                 catch (OperationCanceledException) { break; }
                 if (batch.Count == 0) continue;
-                var open = new Open(batch);
+                var open = new Unsettled(batch);
                 try
                 {
                     await HandleAsync(open, ct).ConfigureAwait(false);
@@ -105,19 +105,22 @@ public sealed class SenderWorker
         lastOutage = ex.ErrorId;
     }
 
-    /// <summary>The deliveries of a batch that are not settled yet (acked, failed or released).</summary>
-    private sealed class Open(IReadOnlyList<HotDelivery> batch)
+    /// <summary>The deliveries of a batch that are not settled yet (acked, failed or released), in lease order.</summary>
+    private sealed class Unsettled(IReadOnlyList<HotDelivery> batch)
     {
-        private readonly HashSet<HotDelivery> _open = new(batch);
-        public IReadOnlyList<HotDelivery> Remaining => _open.ToList();
-        public void Settle(IEnumerable<HotDelivery> done) => _open.ExceptWith(done);
+        private readonly List<HotDelivery> _left = batch.ToList();
+        public IReadOnlyList<HotDelivery> Remaining => _left.ToList();
+        public void Settle(IEnumerable<HotDelivery> done)
+        {
+            foreach (var d in done) _left.Remove(d);
+        }
     }
 
-    private async Task HandleAsync(Open open, CancellationToken ct)
+    private async Task HandleAsync(Unsettled open, CancellationToken ct)
     {
         var done = new List<HotDelivery>();
-        var small = new List<(HotDelivery D, V03Message M, string Local, FileInfo Info)>();
-        var large = new List<(HotDelivery D, V03Message M, string Local, FileInfo Info)>();
+        var small = new List<(HotDelivery D, V03Message M, string Local, FileInfo Info, int Mode)>();
+        var large = new List<(HotDelivery D, V03Message M, string Local, FileInfo Info, int Mode)>();
         foreach (var d in open.Remaining)
         {
             V03Message message;
@@ -142,31 +145,48 @@ public sealed class SenderWorker
             }
             if (message.IsRemove)
             {
-                Destination.Connect();
-                if (Destination.Remove(rel)) _sink.Verbose($"Removed {Destination.RemotePathOf(rel)}.");
-                Metrics.Delivered(0, 0);
-                done.Add(d);
+                try
+                {
+                    Destination.Connect();
+                    if (Destination.Remove(rel)) _sink.Verbose($"Removed {Destination.RemotePathOf(rel)}.");
+                    Metrics.Delivered(0, 0);
+                    done.Add(d);
+                }
+                catch (HpcException ex) when (ex.Kind is not (HpcErrorKind.ConnectionError or HpcErrorKind.AuthenticationError))
+                {
+                    await FailAsync(open, d, ex).ConfigureAwait(false);
+                }
                 continue;
             }
             var local = LocalPath(message);
             var fi = new FileInfo(local);
-            if (!fi.Exists)
+            int mode;
+            try
             {
-                // the file went away after it was posted (a delete message follows when forwarding is on)
-                Metrics.Rejected();
-                _sink.Verbose($"'{local}' no longer exists; nothing to send.");
-                done.Add(d);
+                if (!fi.Exists)
+                {
+                    // the file went away after it was posted (a delete message follows when forwarding is on)
+                    Metrics.Rejected();
+                    _sink.Verbose($"'{local}' no longer exists; nothing to send.");
+                    done.Add(d);
+                    continue;
+                }
+                mode = Watcher.UnixMode(local);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await FailAsync(open, d, ex).ConfigureAwait(false);
                 continue;
             }
             var accelerated = _settings.Accelerator is not null && _settings.AcceleratorThresholdMiB > 0 && fi.Length >= _settings.AcceleratorThresholdMiB * 1024 * 1024;
-            (fi.Length <= SftpDestination.BatchFileLimit && !accelerated ? small : large).Add((d, message, local, fi));
+            (fi.Length <= SftpDestination.BatchFileLimit && !accelerated ? small : large).Add((d, message, local, fi, mode));
         }
         await SettleAsync(open, done).ConfigureAwait(false);
 
         if (small.Count > 0)
         {
             Destination.Connect();
-            var outcomes = await Destination.SendBatchAsync(small.Select(f => new BatchFile(f.Local, f.M.RelPath, Watcher.UnixMode(f.Local))).ToList(), ct).ConfigureAwait(false);
+            var outcomes = await Destination.SendBatchAsync(small.Select(f => new BatchFile(f.Local, f.M.RelPath, f.Mode)).ToList(), ct).ConfigureAwait(false);
             for (var i = 0; i < small.Count; i++)
                 if (outcomes[i].Result is { } result)
                 {
@@ -177,13 +197,13 @@ public sealed class SenderWorker
             await SettleAsync(open, done).ConfigureAwait(false);
             for (var i = 0; i < small.Count; i++)
             {
-                var (d, message, local, fi) = small[i];
+                var (d, message, local, fi, _) = small[i];
                 if (outcomes[i].Error is { } error) await FailAsync(open, d, error).ConfigureAwait(false);
                 else if (_settings.RemoveAfterSend) RemoveSource(message.RelPath, local, fi);
             }
         }
 
-        foreach (var (d, message, local, fi) in large)
+        foreach (var (d, message, local, fi, mode) in large)
         {
             Destination.Connect();
             SendResult result;
@@ -191,7 +211,7 @@ public sealed class SenderWorker
             {
                 var expected = message.IdentityMethod == "sha512" ? message.IdentityValue : null;
                 var current = message.Size == fi.Length && message.MTime == V03Message.FormatTime(fi.LastWriteTimeUtc);
-                result = Destination.Send(local, message.RelPath, expected, Watcher.UnixMode(local), fi.LastWriteTimeUtc, fi.LastAccessTimeUtc, ct, current);
+                result = Destination.Send(local, message.RelPath, expected, mode, fi.LastWriteTimeUtc, fi.LastAccessTimeUtc, ct, current);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException || ex is HpcException { Kind: not (HpcErrorKind.ConnectionError or HpcErrorKind.AuthenticationError) })
             {
@@ -205,7 +225,7 @@ public sealed class SenderWorker
         }
     }
 
-    private async Task SettleAsync(Open open, List<HotDelivery> done)
+    private async Task SettleAsync(Unsettled open, List<HotDelivery> done)
     {
         if (done.Count == 0) return;
         await _queue.AckAsync(done).ConfigureAwait(false);
@@ -214,7 +234,7 @@ public sealed class SenderWorker
     }
 
     /// <summary>A failure of the file itself: counts an attempt (retry after a back-off, dead letter after the last).</summary>
-    private async Task FailAsync(Open open, HotDelivery d, Exception ex)
+    private async Task FailAsync(Unsettled open, HotDelivery d, Exception ex)
     {
         var id = ex is HpcException h ? h.ErrorId : ex is UnauthorizedAccessException ? "LocalAccessDenied" : "LocalReadFailed";
         var dead = await _queue.FailAsync(d, $"{id}: {ex.Message}").ConfigureAwait(false);

@@ -95,6 +95,24 @@ public sealed class EmbeddedDeliveryTests
     }
 
     [Fact]
+    public async Task A_delete_that_fails_at_the_destination_is_retried_and_the_senders_keep_going()
+    {
+        await using var rig = new HotDirectoryRig("delete-fails", s => { s.ForwardDeletes = true; s.MaxAttempts = 2; s.Senders = 1; });
+        rig.Write("x.bin", 10, 1);
+        rig.Start();
+        Assert.True(await rig.WaitDeliveredAsync(new[] { "x.bin" }));
+        // the remote name becomes a non-empty folder: removing it fails for this message, not for the connection
+        File.Delete(rig.Remote("x.bin"));
+        Directory.CreateDirectory(Path.Combine(rig.Remote("x.bin"), "inside"));
+        System.Diagnostics.Process.Start("chown", $"-R {HpcCampaign.Tests.TestEnv.SshUser} \"{rig.Remote("x.bin")}\"")!.WaitForExit();
+        File.Delete(Path.Combine(rig.Watch, "x.bin"));
+        Assert.True(await HotDirectoryRig.WaitUntilAsync(() => HotDirectoryStatusReader.DeadLetters("delete-fails", rig.State).Count == 1), "no dead letter for the failed delete");
+        rig.Write("after.bin", 20, 2);
+        Assert.True(await rig.WaitDeliveredAsync(new[] { "after.bin" }), "the sender stopped after a failed delete");
+        Assert.True(Directory.Exists(Path.Combine(rig.Remote("x.bin"), "inside")));
+    }
+
+    [Fact]
     public async Task Remove_after_send_deletes_the_source_only_after_delivery_and_never_the_remote_copy()
     {
         await using var rig = new HotDirectoryRig("remove", s => { s.RemoveAfterSend = true; s.ForwardDeletes = true; });
