@@ -325,9 +325,11 @@ public sealed class SftpDestination : IDisposable
         using var gate = new SemaphoreSlim(requests.Parallelism);
         await Task.WhenAll(Enumerable.Range(0, n).Where(i => outcomes[i] is null).Select(async i =>
         {
-            await gate.WaitAsync(linked.Token).ConfigureAwait(false);
+            var entered = false;
             try
             {
+                await gate.WaitAsync(linked.Token).ConfigureAwait(false);
+                entered = true;
                 if (lost is null) outcomes[i] = await SendOneAsync(requests, files[i], finals[i], linked.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
@@ -340,7 +342,7 @@ public sealed class SftpDestination : IDisposable
             }
             finally
             {
-                gate.Release();
+                if (entered) gate.Release();
             }
         })).ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
