@@ -42,24 +42,6 @@ public class ServerSmokeTests
     }
 
     [Fact]
-    public async Task RabbitMqPublishesAndDelivers()
-    {
-        var factory = new ConnectionFactory { Uri = new Uri(TestEnv.AmqpUrl) };
-        await using var conn = await factory.CreateConnectionAsync();
-        await using var ch = await conn.CreateChannelAsync();
-        var q = await ch.QueueDeclareAsync($"smoke.{Guid.NewGuid():N}", durable: false, exclusive: true, autoDelete: true);
-        await ch.BasicPublishAsync("", q.QueueName, Encoding.UTF8.GetBytes("hello"));
-        BasicGetResult? got = null;
-        for (var i = 0; i < 50 && got is null; i++)
-        {
-            got = await ch.BasicGetAsync(q.QueueName, autoAck: true);
-            if (got is null) await Task.Delay(20);
-        }
-        Assert.NotNull(got);
-        Assert.Equal("hello", Encoding.UTF8.GetString(got!.Body.Span));
-    }
-
-    [Fact]
     public async Task PostgresAcceptsQueries()
     {
         await using var conn = new NpgsqlConnection(TestEnv.PostgresConnectionString);
@@ -135,5 +117,29 @@ public class ServerSmokeTests
         }
         Assert.NotNull(found);
         Assert.Contains("hello smtp", File.ReadAllText(found!));
+    }
+}
+
+/// <summary>The RabbitMQ smoke test lives in the broker's collection: the hot directory's outage test stops and
+/// restarts the one shared broker, and no other broker test may run meanwhile.</summary>
+[Collection(SharedBroker.Name)]
+public class RabbitMqSmokeTests
+{
+    [Fact]
+    public async Task RabbitMqPublishesAndDelivers()
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(TestEnv.AmqpUrl) };
+        await using var conn = await factory.CreateConnectionAsync();
+        await using var ch = await conn.CreateChannelAsync();
+        var q = await ch.QueueDeclareAsync($"smoke.{Guid.NewGuid():N}", durable: false, exclusive: true, autoDelete: true);
+        await ch.BasicPublishAsync("", q.QueueName, Encoding.UTF8.GetBytes("hello"));
+        BasicGetResult? got = null;
+        for (var i = 0; i < 50 && got is null; i++)
+        {
+            got = await ch.BasicGetAsync(q.QueueName, autoAck: true);
+            if (got is null) await Task.Delay(20);
+        }
+        Assert.NotNull(got);
+        Assert.Equal("hello", Encoding.UTF8.GetString(got!.Body.Span));
     }
 }

@@ -9,9 +9,10 @@ using RabbitMQ.Client;
 namespace HpcCampaign.Engine.Tests.HotDirectory;
 
 /// <summary>
-/// RabbitMQ mode against the real test broker. One class, so the outage test (which stops and restarts the shared
-/// broker) never runs alongside the other broker tests.
+/// RabbitMQ mode against the real test broker. In the shared-broker collection, so the outage test (which stops and
+/// restarts the broker) never runs alongside any other broker test.
 /// </summary>
+[Collection(HpcCampaign.Tests.SharedBroker.Name)]
 public sealed class RabbitModeTests
 {
     private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..(prefix.Length + 12)];
