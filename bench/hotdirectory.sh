@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hot directory benchmark: 1000 x 1 KiB files and one large file through the full hot-directory path (embedded queue
 # and RabbitMQ), side by side with rsync -e ssh and scp of the same files, in the same run.
-# Writes bench/results/hotdirectory.md. Usage: bash bench/hotdirectory.sh [runs] [largeMiB]
+# Writes bench/results/hotdirectory.md. Usage: bash bench/hotdirectory.sh [runs (3)] [largeMiB (1024)]; takes about 10 minutes
+# with the defaults, because every run of every tool starts after a 10 s rest (HPCC_BENCH_PAUSE).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 ENV="$ROOT/tests/.work/services/services.env"
@@ -20,4 +21,4 @@ cleanup() { for s in "${STARTED[@]}"; do bash "$ROOT/tests/services/$s.sh" stop 
 trap cleanup EXIT
 dotnet build -c Release "$ROOT/bench/HotDirectory/HotDirectoryBench.csproj" -o "$ROOT/bench/.work/hotdirectory" >/dev/null
 mkdir -p "$ROOT/bench/results"
-dotnet "$ROOT/bench/.work/hotdirectory/HotDirectoryBench.dll" "$ROOT/bench/results/hotdirectory.md" "${1:-3}" "${2:-512}"
+dotnet "$ROOT/bench/.work/hotdirectory/HotDirectoryBench.dll" "$ROOT/bench/results/hotdirectory.md" "${1:-3}" "${2:-1024}"

@@ -12,7 +12,7 @@ using HpcCampaign.Engine.HotDirectory;
 var childCase = args.Length > 0 && args[0] == "--case";
 var output = childCase ? "" : args.Length > 0 ? args[0] : "results.md";
 var runs = !childCase && args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
-var largeMiB = !childCase && args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 512;
+var largeMiB = !childCase && args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1024;
 string Env(string n) => Environment.GetEnvironmentVariable(n) ?? throw new InvalidOperationException(n + " is not set (source tests/.work/services/services.env)");
 var host = Env("HPCC_TEST_SSH_HOST");
 var port = int.Parse(Env("HPCC_TEST_SSH_PORT"), CultureInfo.InvariantCulture);
