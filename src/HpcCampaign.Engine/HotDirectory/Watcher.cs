@@ -141,11 +141,19 @@ public sealed class Watcher
             // while the broker is away do not checksum files only to fail the publish (the senders keep reconnecting)
             var brokerDown = !_queue.Connected;
             var batch = new List<Post>();
+            var batchAge = new System.Diagnostics.Stopwatch();
             foreach (var rel in _pending.Keys.OrderBy(k => k, StringComparer.Ordinal))
             {
                 if (ct.IsCancellationRequested || brokerDown) break;
+                // what is ready goes out before a large file is hashed, and never waits long for company
+                if (batch.Count > 0 && (batchAge.ElapsedMilliseconds > 100 || IsLarge(rel)))
+                {
+                    brokerDown = !await FlushAsync(batch, ct).ConfigureAwait(false);
+                    if (brokerDown) break;
+                }
                 var post = await ExamineAsync(rel, ct).ConfigureAwait(false);
                 if (post is null) continue;
+                if (batch.Count == 0) batchAge.Restart();
                 batch.Add(post);
                 if (batch.Count >= PostBatch) brokerDown = !await FlushAsync(batch, ct).ConfigureAwait(false);
             }
@@ -160,6 +168,12 @@ public sealed class Watcher
             }
             catch (OperationCanceledException) { break; }
         }
+    }
+
+    private bool IsLarge(string rel)
+    {
+        try { return new FileInfo(Path.Combine(_settings.WatchDirectory, rel)) is { Exists: true, Length: > 16L << 20 }; }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException) { return false; }
     }
 
     private string Rel(string fullPath) => Path.GetRelativePath(_settings.WatchDirectory, fullPath).Replace('\\', '/');
