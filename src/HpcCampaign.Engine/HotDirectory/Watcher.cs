@@ -284,7 +284,7 @@ public sealed class Watcher
         string identity;
         try
         {
-            identity = Convert.ToBase64String(await Sha512Async(full, size, ct).ConfigureAwait(false));
+            identity = Convert.ToBase64String((await Common.FileHash.Sha512Async(full, size, ct).ConfigureAwait(false)).Hash);
         }
         catch (FileNotFoundException) { return Gone(rel); }
         catch (DirectoryNotFoundException) { return Gone(rel); }
@@ -344,25 +344,6 @@ public sealed class Watcher
             _catalog.Remove(rel);
             _metrics.Published(System.Text.Encoding.UTF8.GetByteCount(body), 0, 0);
         });
-    }
-
-    /// <summary>SHA-512 of a file through a pooled buffer sized to the file (a fresh 1 MiB buffer per file would be a
-    /// large-object allocation each time, and thousands of small files would force a full GC every few dozen).</summary>
-    internal static async Task<byte[]> Sha512Async(string path, long sizeHint, CancellationToken ct)
-    {
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Clamp(sizeHint + 1, 4096, 1 << 20));
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
-            int n;
-            while ((n = await stream.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0) hash.AppendData(buffer, 0, n);
-            return hash.GetHashAndReset();
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 
     internal static int UnixMode(string path)

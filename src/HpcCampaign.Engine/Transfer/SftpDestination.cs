@@ -165,6 +165,13 @@ public sealed class SftpDestination : IDisposable
 
     public string RemotePathOf(string relPath) => CombineRemote(_endpoint.RemoteDirectory, relPath);
 
+    /// <summary>The hidden name a file is uploaded to beside its final name: <c>.&lt;name&gt;.&lt;sender&gt;.hpcc-tmp</c>.</summary>
+    private string TempPathOf(string final)
+    {
+        var slash = final.LastIndexOf('/');
+        return final[..(slash + 1)] + $".{final[(slash + 1)..]}.{_tempTag}.hpcc-tmp";
+    }
+
     private static string CombineRemote(string dir, string rel)
     {
         dir = dir.Replace('\\', '/');
@@ -185,7 +192,6 @@ public sealed class SftpDestination : IDisposable
         var final = RemotePathOf(relPath);
         var slash = final.LastIndexOf('/');
         var dir = slash < 0 ? "" : final[..slash];
-        var name = slash < 0 ? final : final[(slash + 1)..];
         var local = new FileInfo(localPath);
         var size = local.Length;
         return Guard(() =>
@@ -196,7 +202,7 @@ public sealed class SftpDestination : IDisposable
                 return new SendResult(0, expectedSha512Base64, true, final);
 
             MakeDirectories(sftp, dir);
-            var temp = (dir.Length == 0 ? "" : dir + "/") + $".{name}.{_tempTag}.hpcc-tmp";
+            var temp = TempPathOf(final);
             string localHash;
             long sent;
             var accelerated = _endpoint.Accelerator is not null && _endpoint.AcceleratorThreshold > 0 && size >= _endpoint.AcceleratorThreshold;
@@ -206,7 +212,11 @@ public sealed class SftpDestination : IDisposable
                 // its exit status is checked (sr3 ignores it)
                 var hashTask = identityIsCurrent && expectedSha512Base64 is not null
                     ? Task.FromResult((expectedSha512Base64, size))
-                    : Task.Run(() => LocalSha512(localPath, ct), ct);
+                    : Task.Run(async () =>
+                    {
+                        var (hash, length) = await Common.FileHash.Sha512Async(localPath, size, ct).ConfigureAwait(false);
+                        return (Convert.ToBase64String(hash), length);
+                    }, ct);
                 try { RunAccelerator(localPath, temp, ct); }
                 catch
                 {
@@ -273,7 +283,7 @@ public sealed class SftpDestination : IDisposable
         var folder = _endpoint.RemoteDirectory.Replace('\\', '/').TrimEnd('/');
         if (folder is "" or ".") folder = "";
         Guard(() => { MakeDirectories(sftp, folder); return true; }, folder);
-        var probe = (folder.Length == 0 ? "" : folder + "/") + $".hpcc-probe.{_tempTag}.hpcc-tmp";
+        var probe = TempPathOf((folder.Length == 0 ? "" : folder + "/") + "hpcc-probe");
         var data = RandomNumberGenerator.GetBytes(64);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, requests.SessionLost);
         linked.CancelAfter(TimeSpan.FromMinutes(1));
@@ -378,8 +388,7 @@ public sealed class SftpDestination : IDisposable
             return new BatchOutcome(null, new HpcException(ex is UnauthorizedAccessException ? "LocalAccessDenied" : "LocalReadFailed", HpcErrorKind.InvalidOperation,
                 $"Cannot read '{file.LocalPath}': {ex.Message}", file.LocalPath, ex));
         }
-        var slash = final.LastIndexOf('/');
-        var temp = (slash < 0 ? "" : final[..(slash + 1)]) + $".{final[(slash + 1)..]}.{_tempTag}.hpcc-tmp";
+        var temp = TempPathOf(final);
         var hash = SHA512.HashData(data);
         try
         {
@@ -399,15 +408,6 @@ public sealed class SftpDestination : IDisposable
 
     /// <summary>True when the last Send used the accelerator program.</summary>
     public bool LastSendAccelerated { get; private set; }
-
-    private static (string Hash, long Length) LocalSha512(string path, CancellationToken ct)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 20);
-        using var hashing = new HashingReadStream(file, ct);
-        var buffer = new byte[1 << 20];
-        while (hashing.Read(buffer, 0, buffer.Length) > 0) { }
-        return (hashing.HashBase64(), hashing.Count);
-    }
 
     /// <summary>Copies with scp or rsync to the temp name, with the same key and known_hosts checking (BatchMode, StrictHostKeyChecking=yes).</summary>
     private void RunAccelerator(string localPath, string remoteTemp, CancellationToken ct)
