@@ -199,6 +199,10 @@ public class ConnectorCmdletTests
         Assert.Equal($"key:{DemoKeyHex},msg:no_error", await Ask(port, $"/get_key?id={DemoKeyId}"));
         Assert.Equal("port:-1,msg:incorrect_request_format", await Ask(port, "rubbish"));
         Assert.Equal(PSInvocationState.Running, ps.InvocationStateInfo.State);
+        // request lines reach the verbose stream when the pipeline thread drains the cmdlet's queue; a stop right after
+        // the reply could otherwise come first (a CI run lost the last line that way), so give them a bounded moment
+        int RequestLines() => Enumerable.Range(0, ps.Streams.Verbose.Count).Count(j => ps.Streams.Verbose[j].Message.Contains(" -> "));
+        for (var i = 0; i < 200 && RequestLines() < 2; i++) await Task.Delay(50);
 
         await Task.Factory.FromAsync(ps.BeginStop(null, null), ps.EndStop).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(PSInvocationState.Stopped, ps.InvocationStateInfo.State);
